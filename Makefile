@@ -1,0 +1,37 @@
+# Quick start:  make demo  (set up + analyse a bundled sample)   ·   make test  (the test suite)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SAMPLE ?= samples/zh_concrete_visit_accepted.mp3
+
+.PHONY: setup demo test lint eval bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/.installed
+	$(BIN)/callcoach models prepare base
+
+demo: setup
+	$(BIN)/callcoach analyze $(SAMPLE) --out out/demo
+	@echo "report: out/demo/$(basename $(notdir $(SAMPLE))).html (also .md and .json)"
+
+test: setup
+	$(BIN)/python -m pytest -q -rs
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check pipeline tests benchmarks
+
+eval: setup
+	$(BIN)/callcoach eval samples
+	$(BIN)/callcoach eval samples/scripts --labels samples/labels.json
+	$(BIN)/callcoach eval tests/data/dev
+
+bench: setup
+	$(BIN)/python benchmarks/bench_analyze.py
+
+clean:
+	rm -rf out .pytest_cache

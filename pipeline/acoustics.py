@@ -1,0 +1,130 @@
+"""Sound evidence from the customer's channel (librosa): response latency and background sound.
+
+Computed once from the Audio and the turn times, then handed to the analysers beside the
+Transcript, so no analyser decodes audio itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import librosa
+import numpy as np
+
+from pipeline.audio import Audio
+from pipeline.transcript import Transcript
+
+FRAME_LENGTH = 512  # 32 ms at 16 kHz
+HOP_LENGTH = 160  # 10 ms
+# A reply that starts this long after the rep stops counts as slow.
+SLOW_RESPONSE_S = 2.5
+# Background louder than this while the customer is silent is worth a coach's attention.
+NOISY_BACKGROUND_DBFS = -45.0
+MIN_NOISY_SPAN_S = 1.5
+# Spectral flatness separates tonal sound (music, game effects) from broadband noise (traffic, office).
+TONAL_FLATNESS_MAX = 0.05
+_SPEECH_MARGIN_S = 0.25
+
+
+@dataclass
+class NoisySpan:
+    start_s: float
+    end_s: float
+    level_dbfs: float
+    kind: str  # "tonal" or "broadband"
+
+
+@dataclass
+class AcousticEvidence:
+    customer_channel: int | None
+    response_latencies_s: dict[int, float] = field(default_factory=dict)  # customer turn index -> latency
+    background_level_dbfs: float | None = None
+    background_kind: str | None = None  # "quiet", "tonal", "broadband"
+    noisy_spans: list[NoisySpan] = field(default_factory=list)
+    not_measured: list[str] = field(default_factory=list)
+
+    @property
+    def median_latency_s(self) -> float | None:
+        values = list(self.response_latencies_s.values())
+        return float(np.median(values)) if values else None
+
+    @property
+    def slow_responses(self) -> dict[int, float]:
+        return {turn: lat for turn, lat in self.response_latencies_s.items() if lat >= SLOW_RESPONSE_S}
+
+
+def _frame_times_s(n_frames: int, sample_rate_hz: int) -> np.ndarray:
+    return librosa.frames_to_time(np.arange(n_frames), sr=sample_rate_hz, hop_length=HOP_LENGTH)
+
+
+def _speech_mask(times_s: np.ndarray, spans: list[tuple[float, float]]) -> np.ndarray:
+    mask = np.zeros(times_s.shape, dtype=bool)
+    for start, end in spans:
+        mask |= (times_s >= start - _SPEECH_MARGIN_S) & (times_s <= end + _SPEECH_MARGIN_S)
+    return mask
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) index pairs of consecutive True values."""
+    padded = np.concatenate([[False], flags, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return list(zip(edges[::2], edges[1::2], strict=True))
+
+
+def _kind_of(flatness: np.ndarray) -> str:
+    return "tonal" if float(np.median(flatness)) <= TONAL_FLATNESS_MAX else "broadband"
+
+
+def measure(audio: Audio, transcript: Transcript, customer_channel: int | None) -> AcousticEvidence:
+    """Latency of the customer's replies and the sound on the customer's line while they are silent."""
+    evidence = AcousticEvidence(customer_channel=customer_channel)
+    if customer_channel is None:
+        evidence.not_measured.append(
+            "sound signals: the customer has no channel of their own (mono call, roles not separated)"
+        )
+        return evidence
+
+    signal = audio.channels[customer_channel]
+    rms = librosa.feature.rms(y=signal, frame_length=FRAME_LENGTH, hop_length=HOP_LENGTH, center=True)[0]
+    level_db = librosa.amplitude_to_db(rms, ref=1.0, amin=1e-5, top_db=None)
+    flatness = librosa.feature.spectral_flatness(
+        y=signal, n_fft=FRAME_LENGTH, hop_length=HOP_LENGTH, center=True, amin=1e-7
+    )[0]
+    times_s = _frame_times_s(len(level_db), audio.sample_rate_hz)
+
+    customer_turns = [t for t in transcript.turns if t.channel == customer_channel and t.start is not None]
+    speech = _speech_mask(times_s, [(t.start, t.end) for t in customer_turns])  # type: ignore[misc]
+    silent_frames = ~speech
+    if silent_frames.sum() < 50:  # under half a second of silence: nothing to measure
+        evidence.not_measured.append("background sound: the customer's channel has no silent stretch")
+    else:
+        background = level_db[silent_frames]
+        evidence.background_level_dbfs = round(float(np.median(background)), 1)
+        if evidence.background_level_dbfs < NOISY_BACKGROUND_DBFS:
+            evidence.background_kind = "quiet"
+        else:
+            evidence.background_kind = _kind_of(flatness[silent_frames])
+        loud = silent_frames & (level_db >= NOISY_BACKGROUND_DBFS)
+        min_frames = int(MIN_NOISY_SPAN_S * audio.sample_rate_hz / HOP_LENGTH)
+        for start, end in _runs(loud):
+            if end - start >= min_frames:
+                evidence.noisy_spans.append(
+                    NoisySpan(
+                        start_s=round(float(times_s[start]), 2),
+                        end_s=round(float(times_s[end - 1]), 2),
+                        level_dbfs=round(float(np.median(level_db[start:end])), 1),
+                        kind=_kind_of(flatness[start:end]),
+                    )
+                )
+
+    # Latency: from the end of a rep turn to the customer's reply right after it.
+    turns = transcript.turns
+    for previous, turn in zip(turns, turns[1:], strict=False):
+        if turn.channel != customer_channel or previous.channel == customer_channel:
+            continue
+        if previous.end is None or turn.start is None:
+            continue
+        latency_s = turn.start - previous.end
+        if latency_s > 0:
+            evidence.response_latencies_s[turn.index] = round(latency_s, 2)
+    return evidence

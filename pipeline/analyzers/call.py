@@ -1,0 +1,37 @@
+"""The call as every analyser sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spacy.tokens import Doc
+
+from pipeline.acoustics import AcousticEvidence
+from pipeline.nlp import load_nlp
+from pipeline.transcript import Transcript, Turn
+
+
+@dataclass
+class Call:
+    """What every analyser sees: the transcript, one spaCy Doc per turn, and sound evidence (None for text)."""
+
+    transcript: Transcript
+    docs: list[Doc]
+    acoustics: AcousticEvidence | None
+
+    @classmethod
+    def parse(cls, transcript: Transcript, acoustics: AcousticEvidence | None = None) -> Call:
+        nlp = load_nlp(transcript.language)
+        return cls(transcript, list(nlp.pipe(turn.text for turn in transcript.turns)), acoustics)
+
+    @property
+    def roles_known(self) -> bool:
+        return any(turn.speaker != "unknown" for turn in self.transcript.turns)
+
+    def rep_side(self, turn: Turn) -> bool:
+        """Could this turn be the rep's? (unknown speakers are treated as either party)"""
+        return turn.speaker in ("rep", "unknown")
+
+    def customer_side(self, turn: Turn) -> bool:
+        return turn.speaker in ("customer", "unknown")
+

@@ -1,0 +1,133 @@
+"""The report contract (JSON). ``report.schema.json`` beside this file is generated from these models
+(`python -m pipeline.report.schema > pipeline/report/report.schema.json`) and a test keeps them equal."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1"
+Speaker = Literal["rep", "customer", "unknown"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TurnOut(_Strict):
+    index: int
+    speaker: Speaker
+    start: float | None
+    end: float | None
+    text: str
+
+
+class Evidence(_Strict):
+    """A quote that supports a finding: an exact substring of turn ``turn``'s text."""
+
+    turn: int
+    start: float | None
+    quote: str
+    kind: str
+
+
+class MeetingProposal(_Strict):
+    turn: int
+    start: float | None
+    quote: str
+    kind: Literal["visit_customer", "invite_to_our_site", "neutral_place", "unspecified"]
+    when: list[str] = Field(description="time expressions named in the proposal, as said")
+    where: list[str] = Field(description="places named in the proposal, as said")
+
+
+class Meeting(_Strict):
+    pushed: bool
+    concrete: bool
+    outcome: Literal["accepted", "declined", "deferred", "none"]
+    downgraded: bool
+    downgrade_channels: list[Literal["wechat", "phone", "email", "video", "materials", "passive"]]
+    attempts: int = Field(ge=0)
+    distance_excuse: bool
+    proposals: list[MeetingProposal]
+    evidence: list[Evidence]
+
+
+class Signal(_Strict):
+    kind: str
+    turn: int | None
+    start: float | None
+    end: float | None
+    detail: str
+
+
+class Distraction(_Strict):
+    distracted: bool
+    score: float = Field(ge=0, le=1)
+    rep_checked_availability: bool
+    rep_adapted: bool | None
+    signals: list[Signal]
+    not_measured: list[str] = Field(description="signals that could not be measured for this call, and why")
+
+
+class Coaching(_Strict):
+    principle: Literal[
+        "meeting_push", "concrete_proposal", "channel", "distance", "availability_check", "customer_state", "roles"
+    ]
+    verdict: Literal["good", "missed", "warning"]
+    message: str
+    evidence_turns: list[int]
+
+
+class Roles(_Strict):
+    """How the rep and the customer were told apart."""
+
+    method: Literal["stereo_content", "stereo_forced", "given", "none"]
+    rep_channel: Literal["left", "right"] | None
+    confidence: float = Field(ge=0, le=1)
+    basis: str
+
+
+class Acoustics(_Strict):
+    customer_response_latency_median_s: float | None
+    customer_long_pauses: int | None
+    customer_background_level_dbfs: float | None
+    customer_background_kind: Literal["quiet", "tonal", "broadband"] | None
+
+
+class Transcription(_Strict):
+    model: str
+    compute_type: str
+    device: str
+    beam_size: int
+    language_probability: float | None
+    channels: int
+    fake_stereo: bool
+
+
+class Report(_Strict):
+    schema_version: Literal["1"] = SCHEMA_VERSION
+    call_id: str
+    source: str
+    language: Literal["zh", "en"]
+    duration_s: float | None
+    pipeline_version: str
+    roles: Roles
+    transcription: Transcription | None
+    acoustics: Acoustics | None
+    turns: list[TurnOut]
+    meeting: Meeting
+    distraction: Distraction
+    coaching: list[Coaching]
+
+
+def json_schema() -> dict:
+    schema = Report.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://callcoach.dev/schema/report-1.json"
+    return schema
+
+
+if __name__ == "__main__":
+    print(json.dumps(json_schema(), ensure_ascii=False, indent=2))
