@@ -41,7 +41,7 @@ class AcousticEvidence:
     background_level_dbfs: float | None = None
     background_kind: str | None = None  # "quiet", "tonal", "broadband"
     noisy_spans: list[NoisySpan] = field(default_factory=list)
-    not_measured: list[str] = field(default_factory=list)
+    not_measured: list[str] = field(default_factory=list)  # codes, see analyzers/distraction.NOT_MEASURED
 
     @property
     def median_latency_s(self) -> float | None:
@@ -79,9 +79,7 @@ def measure(audio: Audio, transcript: Transcript, customer_channel: int | None) 
     """Latency of the customer's replies and the sound on the customer's line while they are silent."""
     evidence = AcousticEvidence(customer_channel=customer_channel)
     if customer_channel is None:
-        evidence.not_measured.append(
-            "sound signals: the customer has no channel of their own (mono call, roles not separated)"
-        )
+        evidence.not_measured.append("no_customer_channel")
         return evidence
 
     signal = audio.channels[customer_channel]
@@ -96,7 +94,7 @@ def measure(audio: Audio, transcript: Transcript, customer_channel: int | None) 
     speech = _speech_mask(times_s, [(t.start, t.end) for t in customer_turns])  # type: ignore[misc]
     silent_frames = ~speech
     if silent_frames.sum() < 50:  # under half a second of silence: nothing to measure
-        evidence.not_measured.append("background sound: the customer's channel has no silent stretch")
+        evidence.not_measured.append("no_customer_silence")
     else:
         background = level_db[silent_frames]
         evidence.background_level_dbfs = round(float(np.median(background)), 1)

@@ -20,8 +20,16 @@ _REP_CUE_WEIGHTS = {
     "MATERIALS": 1.0,
     "PASSIVE": 1.0,
     "ADAPT": 1.0,
+    "SERVICE_OFFER": 1.5,  # the agent's side of a service call ("how can I help", "很高兴为您服务")
 }
-_CUSTOMER_CUE_WEIGHTS = {"STATE_BUSY": 1.5, "QUESTION_SHARP": 0.5, "REPEAT": 1.0, "DECLINE": 1.0, "DEFER": 1.0}
+_CUSTOMER_CUE_WEIGHTS = {
+    "STATE_BUSY": 1.5,
+    "QUESTION_SHARP": 0.5,
+    "REPEAT": 1.0,
+    "DECLINE": 1.0,
+    "DEFER": 1.0,
+    "CUSTOMER_REQUEST": 1.5,  # "I'm looking for …", "我想问一下"
+}
 
 
 @dataclass
@@ -67,7 +75,7 @@ def decide_roles(transcript: Transcript, rep_channel: RepChannel, channel_count:
         why = (left_why, right_why)[chosen]
         basis = (
             f"{CHANNEL_NAMES[chosen]} channel talks like the rep (score {max(left, right):.0f} vs "
-            f"{min(left, right):.0f}: self-introduction, pitching, proposing)"
+            f"{min(left, right):.0f} from self-introduction, pitching, proposing, offering help)"
         )
         if why:
             basis += "; e.g. " + "; ".join(why)

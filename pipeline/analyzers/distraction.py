@@ -28,6 +28,14 @@ SLOW_RESPONSE_WEIGHT = 0.3
 NOISE_WEIGHTS = {"tonal": 0.3, "broadband": 0.2}
 ENGAGEMENT_DISCOUNT = 0.15  # per sharp customer question, at most 3
 AVAILABILITY_CHECK_WITHIN_REP_TURNS = 3
+NOT_MEASURED = {  # why a sound signal is missing, per language
+    "text_only": ("声音信号：文字转写输入，没有录音", "sound signals: text-only input, no recording"),
+    "no_customer_channel": (
+        "声音信号：单声道录音，客户没有独立声道（未区分角色）",
+        "sound signals: mono recording, the customer has no channel of their own",
+    ),
+    "no_customer_silence": ("背景声音：客户声道没有静默片段", "background sound: the customer's channel has no silent stretch"),
+}
 
 _ZH_BACKCHANNEL = re.compile(r"^[嗯好对是行哦噢啊呃嗯哼恩喔唔昂诶欸哎嘛呀的吧了，。、！？,.!?~～\s]+$")
 _EN_BACKCHANNEL_WORDS = {
@@ -89,9 +97,9 @@ def analyze(call: Call) -> Distraction:
     not_measured: list[str] = []
     acoustics = call.acoustics
     if acoustics is None:
-        not_measured.append("sound signals: text-only input (no recording)")
+        not_measured.append(_detail(language, *NOT_MEASURED["text_only"]))
     else:
-        not_measured.extend(acoustics.not_measured)
+        not_measured.extend(_detail(language, *NOT_MEASURED[code]) for code in acoustics.not_measured)
         slow = acoustics.slow_responses
         if len(slow) >= SLOW_RESPONSES_MIN:
             first = min(slow)
