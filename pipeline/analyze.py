@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import __version__
-from pipeline.acoustics import AcousticEvidence, measure
+from pipeline.acoustics import measure
 from pipeline.analyzers import ANALYZERS
-from pipeline.analyzers.call import Call
+from pipeline.analyzers.call import Call, parse_turns
 from pipeline.asr import AsrSettings, Transcriber
-from pipeline.audio import Audio, load_audio
+from pipeline.audio import load_audio
 from pipeline.coaching import coach
 from pipeline.errors import CallcoachError
 from pipeline.report.schema import Acoustics, Report, Roles, Transcription, TurnOut
@@ -82,7 +82,8 @@ class Analyzer:
             turns=build_turns(words_by_channel, language),  # type: ignore[arg-type]
             duration_s=round(audio.duration_s, 2),
         )
-        roles = decide_roles(transcript, self.options.rep_channel, audio.channels.shape[0])
+        docs = parse_turns(transcript)
+        roles = decide_roles(transcript, docs, self.options.rep_channel, audio.channels.shape[0])
         acoustics = measure(audio, transcript, roles.customer_channel)
         settings = self.options.asr
         transcription = Transcription(
@@ -94,7 +95,7 @@ class Analyzer:
             channels=audio.channels.shape[0],
             fake_stereo=audio.fake_stereo,
         )
-        return self._report(transcript, path, roles, acoustics, transcription, audio)
+        return self._report(Call(transcript, docs, acoustics), path, roles, transcription)
 
     def analyze_transcript(self, transcript: Transcript, source: Path | str) -> Report:
         """Text-only analysis: the transcript's speakers are taken as given."""
@@ -105,18 +106,16 @@ class Analyzer:
             1.0 if known else 0.0,
             "speakers labelled in the transcript" if known else "transcript has no speaker labels",
         )
-        return self._report(transcript, source, roles, None, None, None)
+        return self._report(Call.parse(transcript), source, roles, None)
 
     def _report(
         self,
-        transcript: Transcript,
+        call: Call,
         source: Path | str,
         roles: RoleDecision,
-        acoustics: AcousticEvidence | None,
         transcription: Transcription | None,
-        audio: Audio | None,
     ) -> Report:
-        call = Call.parse(transcript, acoustics)
+        transcript, acoustics = call.transcript, call.acoustics
         parts = {name: analyze(call) for name, analyze in ANALYZERS.items()}
         roles_out = Roles(
             method=roles.method,
@@ -134,7 +133,7 @@ class Analyzer:
             roles=roles_out,
             transcription=transcription,
             acoustics=None
-            if acoustics is None or audio is None
+            if acoustics is None
             else Acoustics(
                 customer_response_latency_median_s=acoustics.median_latency_s,
                 customer_long_pauses=len(acoustics.slow_responses) if acoustics.customer_channel is not None else None,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pipeline.nlp import cue_labels, load_nlp
+from spacy.tokens import Doc
+
+from pipeline.nlp import cue_labels
 from pipeline.transcript import Transcript
 
 RepChannel = Literal["auto", "left", "right"]
@@ -44,12 +46,13 @@ class RoleDecision:
         return None if self.rep_channel is None else 1 - self.rep_channel
 
 
-def _channel_scores(transcript: Transcript, channel: int) -> tuple[float, list[str]]:
-    nlp = load_nlp(transcript.language)
+def _channel_scores(transcript: Transcript, docs: list[Doc], channel: int) -> tuple[float, list[str]]:
     score = 0.0
     reasons: list[str] = []
-    for turn in (t for t in transcript.turns if t.channel == channel):
-        labels = cue_labels(nlp(turn.text))
+    for turn, doc in zip(transcript.turns, docs, strict=True):
+        if turn.channel != channel:
+            continue
+        labels = cue_labels(doc)
         gained = sum(_REP_CUE_WEIGHTS.get(label, 0.0) for label in labels)
         gained -= sum(_CUSTOMER_CUE_WEIGHTS.get(label, 0.0) for label in labels)
         if gained >= 2.0 and len(reasons) < 2:
@@ -58,8 +61,8 @@ def _channel_scores(transcript: Transcript, channel: int) -> tuple[float, list[s
     return score, reasons
 
 
-def decide_roles(transcript: Transcript, rep_channel: RepChannel, channel_count: int) -> RoleDecision:
-    """Label each turn rep/customer in place and say how the decision was made."""
+def decide_roles(transcript: Transcript, docs: list[Doc], rep_channel: RepChannel, channel_count: int) -> RoleDecision:
+    """Label each turn rep/customer in place and say how the decision was made (``docs``: one per turn)."""
     if channel_count < 2:
         return RoleDecision(
             "none", None, 0.0, "mono recording: both voices on one channel, rep and customer not separated"
@@ -68,7 +71,7 @@ def decide_roles(transcript: Transcript, rep_channel: RepChannel, channel_count:
         chosen = CHANNEL_NAMES.index(rep_channel)
         decision = RoleDecision("stereo_forced", chosen, 1.0, f"--rep-channel {rep_channel} given by the user")
     else:
-        (left, left_why), (right, right_why) = (_channel_scores(transcript, c) for c in (0, 1))
+        (left, left_why), (right, right_why) = (_channel_scores(transcript, docs, c) for c in (0, 1))
         chosen = 0 if left >= right else 1
         margin = abs(left - right)
         confidence = round(min(1.0, margin / 6.0), 2)

@@ -11,6 +11,11 @@ from pipeline.nlp import load_nlp
 from pipeline.transcript import Transcript, Turn
 
 
+def parse_turns(transcript: Transcript) -> list[Doc]:
+    """One spaCy Doc per turn, parsed once and shared by the role decision and every analyser."""
+    return list(load_nlp(transcript.language).pipe(turn.text for turn in transcript.turns))
+
+
 @dataclass
 class Call:
     """What every analyser sees: the transcript, one spaCy Doc per turn, and sound evidence (None for text)."""
@@ -21,8 +26,7 @@ class Call:
 
     @classmethod
     def parse(cls, transcript: Transcript, acoustics: AcousticEvidence | None = None) -> Call:
-        nlp = load_nlp(transcript.language)
-        return cls(transcript, list(nlp.pipe(turn.text for turn in transcript.turns)), acoustics)
+        return cls(transcript, parse_turns(transcript), acoustics)
 
     @property
     def roles_known(self) -> bool:

@@ -73,7 +73,7 @@ def analyze(call: Call) -> Distraction:
     for turn, doc in zip(turns, call.docs, strict=True):
         if turn.speaker != "customer" and not (turn.speaker == "unknown" and not call.roles_known):
             continue
-        labels = {span.label_ for span in doc.spans["cues"]}
+        labels = cue_labels(doc)
         for cue, (kind, weight, zh, en) in TEXT_SIGNALS.items():
             if cue in labels:
                 add(kind, weight, turn.index, turn.start, turn.end, f"{_detail(language, zh, en)}: “{turn.text}”")
@@ -182,7 +182,7 @@ def _rep_adapted(call: Call, signals: list[tuple[Signal, float]]) -> bool:
     for turn, doc in zip(call.transcript.turns[first_sign:], call.docs[first_sign:], strict=True):
         if turn.speaker not in ("rep", "unknown"):
             continue
-        labels = {span.label_ for span in doc.spans["cues"]}
+        labels = cue_labels(doc)
         if "ADAPT" in labels:
             return True
         proposes_meeting = labels & {"MEET_VISIT", "MEET_INVITE", "MEET_NEUTRAL", "MEET_GENERIC"}
