@@ -69,10 +69,7 @@ def coach(transcript: Transcript, roles: Roles, meeting: Meeting, distraction: D
         downgrade = _first(meeting.evidence, "downgrade")
         turns = [downgrade.turn] if downgrade else []
         quote = downgrade.quote if downgrade else ""
-        invite_by_wechat = meeting.pushed and "wechat" in meeting.downgrade_channels and any(
-            p.turn == downgrade.turn for p in meeting.proposals
-        ) if downgrade else False
-        if invite_by_wechat:
+        if meeting.invited_via_wechat:
             point("channel", "missed", "channel.wechat_invite", turns, quote=quote)
         else:
             names = sep.join(CHANNEL_NAMES[lang][c] for c in meeting.downgrade_channels)
@@ -81,6 +78,11 @@ def coach(transcript: Transcript, roles: Roles, meeting: Meeting, distraction: D
     if meeting.distance_excuse:
         excuse = _first(meeting.evidence, "distance_excuse")
         point("distance", "missed", "distance.missed", [excuse.turn] if excuse else [], quote=excuse.quote if excuse else "")
+
+    if meeting.commitment_to_return:
+        commit = _first(meeting.evidence, "commitment_return")
+        point("commitment_return", "good", "commitment_return.good", [commit.turn] if commit else [],
+              quote=commit.quote if commit else "")
 
     if distraction.rep_checked_availability:
         check = next((t for t in transcript.turns if t.speaker in ("rep", "unknown")), None)

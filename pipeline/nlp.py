@@ -103,6 +103,14 @@ def cues_in(doc_or_span: Doc | Span, label: str) -> list[Span]:
     return [s for s in doc.spans[CUES_KEY] if s.label_ == label and s.start >= lo and s.end <= hi]
 
 
+_QUOTE_TRIM = " \t，。；,.;、…"
+
+
+def quote_of(span: Span) -> str:
+    """A span's text as evidence: exact words from the turn, without the clause's trailing punctuation."""
+    return span.text.strip(_QUOTE_TRIM) or span.text.strip()
+
+
 _CLAUSE_END = re.compile(r"[，。？！；,.?!;…]+|\s{2,}")
 
 

@@ -16,6 +16,7 @@ from pipeline.report.schema import (
     Evidence,
     Meeting,
     MeetingProposal,
+    ProposedTime,
     Report,
     Roles,
     Signal,
@@ -94,6 +95,8 @@ def zh_report(timed: bool = True) -> Report:
             downgrade_channels=[],
             attempts=1,
             distance_excuse=False,
+            invited_via_wechat=False,
+            commitment_to_return=False,
             proposals=[
                 MeetingProposal(
                     turn=4,
@@ -102,6 +105,7 @@ def zh_report(timed: bool = True) -> Report:
                     kind="visit_customer",
                     when=["周四下午两点"],
                     where=["厂里"],
+                    time=ProposedTime(day="Thursday", daypart="afternoon", clock="14:00"),
                 )
             ],
             evidence=[
@@ -177,6 +181,8 @@ def en_report() -> Report:
             downgrade_channels=["wechat", "materials"],
             attempts=0,
             distance_excuse=False,
+            invited_via_wechat=False,
+            commitment_to_return=False,
             proposals=[],
             evidence=[
                 Evidence(turn=2, start=6.5, quote="I'll send you the deck", kind="downgrade: materials"),

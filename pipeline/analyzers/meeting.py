@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from spacy.tokens import Span
 
 from pipeline.analyzers.call import Call
-from pipeline.nlp import clauses, cue_labels, cues_in
-from pipeline.report.schema import Evidence, Meeting, MeetingProposal
+from pipeline.nlp import clauses, cue_labels, cues_in, quote_of
+from pipeline.report.schema import Evidence, Meeting, MeetingProposal, ProposedTime
+from pipeline.timeplace import parse_time
 
 MEETING_CUES = {"MEET_VISIT": "visit_customer", "MEET_INVITE": "invite_to_our_site", "MEET_NEUTRAL": "neutral_place"}
 # A meeting word in the same clause as one of these is not a proposal to meet.
@@ -37,6 +38,7 @@ class _Proposal:
     kind: str
     when: list[str] = field(default_factory=list)
     where: list[str] = field(default_factory=list)
+    time_text: str = ""  # the words the time is read from (this turn, or the rep's next turn)
 
 
 def _meeting_kind(labels: set[str]) -> str | None:
@@ -51,8 +53,7 @@ def _meeting_kind(labels: set[str]) -> str | None:
 
 
 def _evidence(call: Call, turn: int, span: Span, kind: str) -> Evidence:
-    quote = span.text.strip()
-    return Evidence(turn=turn, start=call.transcript.turns[turn].start, quote=quote, kind=kind)
+    return Evidence(turn=turn, start=call.transcript.turns[turn].start, quote=quote_of(span), kind=kind)
 
 
 def _unique(texts: list[str]) -> list[str]:
@@ -93,6 +94,7 @@ def _find_proposals(call: Call, evidence: list[Evidence]) -> tuple[list[_Proposa
                     kind,
                     when=_unique([s.text for s in cues_in(doc, "TIME")]),
                     where=_unique([s.text for s in cues_in(doc, "PLACE")]),
+                    time_text=doc.text,
                 )
             )
         # Distance is an excuse only when the rep did not propose to meet anyway ("虽然远，但我周六过去").
@@ -150,6 +152,16 @@ def analyze(call: Call) -> Meeting:
         next_rep = next((t for t in turns[last.turn + 1 :] if t.speaker == "rep"), None)
         if next_rep is not None and not last.when:
             last.when = _unique([s.text for s in cues_in(call.docs[next_rep.index], "TIME")])
+            last.time_text = next_rep.text if last.when else last.time_text
+
+    invited_via_wechat = any("WECHAT" in cue_labels(call.docs[p.turn]) for p in proposals)
+    commitment_to_return = False
+    for turn, doc in zip(turns, call.docs, strict=True):
+        if turn.speaker != "customer" and "COMMIT_RETURN" in cue_labels(doc):
+            commitment_to_return = True
+            span = cues_in(doc, "COMMIT_RETURN")[0]
+            clause = next(c for c in clauses(doc) if c.start <= span.start < c.end)
+            evidence.append(_evidence(call, turn.index, clause, "commitment_return"))
 
     accepted_at = answer_turn if outcome == "accepted" else None
     channels: set[str] = set()
@@ -182,19 +194,27 @@ def analyze(call: Call) -> Meeting:
         downgrade_channels=[c for c in CHANNEL_ORDER if c in channels],  # type: ignore[misc]
         attempts=attempts,
         distance_excuse=distance_excuse,
+        invited_via_wechat=invited_via_wechat,
+        commitment_to_return=commitment_to_return,
         proposals=[
             MeetingProposal(
                 turn=p.turn,
                 start=turns[p.turn].start,
-                quote=p.clause.text.strip(),
+                quote=quote_of(p.clause),
                 kind=p.kind,  # type: ignore[arg-type]
                 when=p.when,
                 where=p.where,
+                time=_normalised_time(p.time_text, call.transcript.language) if p.when else None,
             )
             for p in proposals
         ],
         evidence=evidence,
     )
+
+
+def _normalised_time(text: str, language: str) -> ProposedTime | None:
+    parsed = parse_time(text, language)
+    return None if parsed is None else ProposedTime(day=parsed.day, daypart=parsed.daypart, clock=parsed.clock)  # type: ignore[arg-type]
 
 
 def _rep_goes_along(call: Call, customer_turn: int) -> bool:

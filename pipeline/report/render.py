@@ -205,6 +205,7 @@ NAMES: dict[str, dict[str, str]] = {
         "availability_check": "确认是否方便",
         "customer_state": "察觉客户状态",
         "roles": "角色判断",
+        "commitment_return": "承诺再来一趟",
         # outcomes
         "accepted": "接受",
         "declined": "拒绝",
@@ -266,6 +267,7 @@ NAMES: dict[str, dict[str, str]] = {
         "availability_check": "Check availability",
         "customer_state": "Read the customer's state",
         "roles": "Roles",
+        "commitment_return": "Commitment to come back",
         "accepted": "accepted",
         "declined": "declined",
         "deferred": "deferred",
@@ -710,7 +712,7 @@ def _context(report: Report) -> dict[str, Any]:
             "time": mmss(p.start),
             "t": secs(p.start),
             "turn": p.turn,
-            "when": labels["list_sep"].join(p.when),
+            "when": labels["list_sep"].join(p.when) + _normalised_time(p.time, lang),
             "where": labels["list_sep"].join(p.where),
         }
         for p in meeting.proposals
@@ -835,6 +837,26 @@ def render_html(report: Report, audio_src: str | None) -> str:
     context["audio_src"] = audio_src or None
     context["timeline"] = _timeline(report, context["lang"])
     return _html_env().get_template("report.html.j2").render(**context)
+
+
+_ZH_DAYS = {"Monday": "周一", "Tuesday": "周二", "Wednesday": "周三", "Thursday": "周四", "Friday": "周五",
+            "Saturday": "周六", "Sunday": "周日", "weekend": "周末", "tomorrow": "明天", "today": "今天",
+            "day after tomorrow": "后天", "in 3 days": "大后天"}
+_ZH_DAYPARTS = {"morning": "上午", "noon": "中午", "afternoon": "下午", "evening": "晚上"}
+
+
+def _normalised_time(time: Any, lang: str) -> str:
+    """" (Thursday · afternoon · 14:00)" / "（周四 · 下午 · 14:00）" for a proposal's structured time."""
+    if time is None:
+        return ""
+    day, daypart = time.day, time.daypart
+    if lang == "zh":
+        if day:
+            day = day.replace("next ", "下")
+            day = next((day.replace(en, zh) for en, zh in _ZH_DAYS.items() if en in day), day)
+        daypart = _ZH_DAYPARTS.get(daypart, daypart) if daypart else None
+    parts = [part for part in (day, daypart, time.clock) if part]
+    return f"（{' · '.join(parts)}）" if lang == "zh" else f" ({' · '.join(parts)})"
 
 
 def audio_data_uri(path: Path, max_bytes: int = 20_000_000) -> str | None:

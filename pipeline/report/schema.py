@@ -33,6 +33,14 @@ class Evidence(_Strict):
     kind: str
 
 
+class ProposedTime(_Strict):
+    """The time a proposal names, normalised: 周四下午两点 → Thursday / afternoon / 14:00."""
+
+    day: str | None = Field(description='e.g. "Thursday", "next Monday", "tomorrow", "December 3", "weekend"')
+    daypart: Literal["morning", "noon", "afternoon", "evening"] | None
+    clock: str | None = Field(description="24-hour HH:MM")
+
+
 class MeetingProposal(_Strict):
     turn: int
     start: float | None
@@ -40,6 +48,7 @@ class MeetingProposal(_Strict):
     kind: Literal["visit_customer", "invite_to_our_site", "neutral_place", "unspecified"]
     when: list[str] = Field(description="time expressions named in the proposal, as said")
     where: list[str] = Field(description="places named in the proposal, as said")
+    time: ProposedTime | None = Field(description="the named time, normalised; null when none was named")
 
 
 class Meeting(_Strict):
@@ -50,6 +59,8 @@ class Meeting(_Strict):
     downgrade_channels: list[Literal["wechat", "phone", "email", "video", "materials", "passive"]]
     attempts: int = Field(ge=0)
     distance_excuse: bool
+    invited_via_wechat: bool = Field(description="the rep pushed the meeting invitation itself into WeChat")
+    commitment_to_return: bool = Field(description="the rep asked the customer to come back in person (承诺一致性)")
     proposals: list[MeetingProposal]
     evidence: list[Evidence]
 
@@ -73,7 +84,14 @@ class Distraction(_Strict):
 
 class Coaching(_Strict):
     principle: Literal[
-        "meeting_push", "concrete_proposal", "channel", "distance", "availability_check", "customer_state", "roles"
+        "meeting_push",
+        "concrete_proposal",
+        "channel",
+        "distance",
+        "commitment_return",
+        "availability_check",
+        "customer_state",
+        "roles",
     ]
     verdict: Literal["good", "missed", "warning"]
     message: str
