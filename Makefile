@@ -14,6 +14,7 @@ $(BIN)/.installed: pyproject.toml
 
 setup: $(BIN)/.installed
 	$(BIN)/callcoach models prepare base
+	$(BIN)/callcoach models prepare answers
 
 demo: setup
 	$(BIN)/callcoach analyze $(SAMPLE) --out out/demo

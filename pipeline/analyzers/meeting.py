@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from spacy.tokens import Span
 
+from pipeline import answer_model
 from pipeline.analyzers.call import Call
 from pipeline.nlp import clauses, cue_labels, cues_in, quote_of
 from pipeline.report.schema import Evidence, Meeting, MeetingProposal, ProposedTime
@@ -107,7 +108,11 @@ def _find_proposals(call: Call, evidence: list[Evidence]) -> tuple[list[_Proposa
 
 
 def _customer_answer(call: Call, after_turn: int) -> tuple[str, int | None]:
-    """accepted / declined / deferred / none: the first customer turn after the proposal that answers it."""
+    """accepted / declined / deferred / none: the first customer turn after the proposal that answers it.
+
+    Explicit cues decide first; when none fires on the customer's reply, the trained reply
+    classifier (pipeline.answer_model) may read it.
+    """
     seen = 0
     for turn, doc in zip(call.transcript.turns[after_turn + 1 :], call.docs[after_turn + 1 :], strict=True):
         if not call.customer_side(turn):
@@ -119,10 +124,18 @@ def _customer_answer(call: Call, after_turn: int) -> tuple[str, int | None]:
             return "deferred", turn.index
         if "ACCEPT" in labels:
             return "accepted", turn.index
+        label, probability = answer_model.classify(turn.text, call.transcript.language)
+        if label != "other" and probability >= answer_model.MIN_CONFIDENCE:
+            return label, turn.index
         seen += 1
         if seen >= ANSWER_WINDOW_TURNS:
             break
     return "none", None
+
+
+def proposal_turns(call: Call) -> list[int]:
+    """Turns in which the rep proposes to meet in person (rules only)."""
+    return [proposal.turn for proposal in _find_proposals(call, [])[0]]
 
 
 def analyze(call: Call) -> Meeting:
