@@ -6,6 +6,7 @@ Transcript, so no analyser decodes audio itself.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import librosa
@@ -42,6 +43,9 @@ class AcousticEvidence:
     background_level_dbfs: float | None = None
     background_kind: str | None = None  # "quiet", "tonal", "broadband"
     noisy_spans: list[NoisySpan] = field(default_factory=list)
+    overlap_s: float | None = None  # both parties speaking at once
+    customer_interruptions: int | None = None  # customer starts while the rep is mid-turn
+    customer_speech_rate: float | None = None  # Chinese characters or English words per second of speech
     not_measured: list[str] = field(default_factory=list)  # codes, see analyzers/distraction.NOT_MEASURED
 
     @property
@@ -90,6 +94,47 @@ def _kind_of(flatness: np.ndarray) -> str:
     return "tonal" if float(np.median(flatness)) <= TONAL_FLATNESS_MAX else "broadband"
 
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_INTERRUPTION_AFTER_S = 0.5  # starting this far into the other's turn is talking over them, not a quick reply
+
+
+def _intervals_overlap_s(first: list[tuple[float, float]], second: list[tuple[float, float]]) -> float:
+    total, j = 0.0, 0
+    for start, end in first:
+        while j < len(second) and second[j][1] <= start:
+            j += 1
+        k = j
+        while k < len(second) and second[k][0] < end:
+            total += max(0.0, min(end, second[k][1]) - max(start, second[k][0]))
+            k += 1
+    return total
+
+
+def _measure_turn_taking(evidence: AcousticEvidence, transcript: Transcript, customer_channel: int) -> None:
+    """Overlap, interruptions and speech rate from the word timings of the two channels."""
+    def words_of(channel_is_customer: bool):
+        return sorted(
+            (w.start, w.end)
+            for t in transcript.turns
+            if (t.channel == customer_channel) == channel_is_customer
+            for w in t.words
+        )
+
+    customer_words, rep_words = words_of(True), words_of(False)
+    evidence.overlap_s = round(_intervals_overlap_s(customer_words, rep_words), 2)
+    rep_turns = [t for t in transcript.turns if t.channel != customer_channel and t.start is not None]
+    evidence.customer_interruptions = sum(
+        any(r.start + _INTERRUPTION_AFTER_S < t.start < r.end for r in rep_turns)  # type: ignore[operator]
+        for t in transcript.turns
+        if t.channel == customer_channel and t.start is not None
+    )
+    speech_s = sum(end - start for start, end in customer_words)
+    if speech_s >= 1.0:
+        text = "".join(t.text for t in transcript.turns if t.channel == customer_channel)
+        units = len(_CJK.findall(text)) if transcript.language == "zh" else len(text.split())
+        evidence.customer_speech_rate = round(units / speech_s, 2)
+
+
 def measure(audio: Audio, transcript: Transcript, customer_channel: int | None) -> AcousticEvidence:
     """Latency of the customer's replies and the sound on the customer's line while they are silent."""
     evidence = AcousticEvidence(customer_channel=customer_channel)
@@ -127,6 +172,8 @@ def measure(audio: Audio, transcript: Transcript, customer_channel: int | None) 
                         kind=_kind_of(flatness[start:end]),
                     )
                 )
+
+    _measure_turn_taking(evidence, transcript, customer_channel)
 
     # Latency: from the end of a rep turn to the customer's reply right after it.
     turns = transcript.turns

@@ -139,6 +139,9 @@ class Analyzer:
                 customer_long_pauses=len(acoustics.slow_responses) if acoustics.customer_channel is not None else None,
                 customer_background_level_dbfs=acoustics.background_level_dbfs,
                 customer_background_kind=acoustics.background_kind,  # type: ignore[arg-type]
+                overlap_s=acoustics.overlap_s,
+                customer_interruptions=acoustics.customer_interruptions,
+                customer_speech_rate=acoustics.customer_speech_rate,
             ),
             turns=[TurnOut(index=t.index, speaker=t.speaker, start=t.start, end=t.end, text=t.text) for t in transcript.turns],
             meeting=parts["meeting"],

@@ -51,3 +51,16 @@ def test_mono_says_what_it_could_not_measure(tmp_path):
     audio, transcript = _call(tmp_path, np.zeros(8 * RATE))
     evidence = measure(audio, transcript, customer_channel=None)
     assert evidence.not_measured and evidence.background_level_dbfs is None
+
+
+def test_overlap_interruptions_and_speech_rate(tmp_path):
+    from pipeline.transcript import Word
+
+    audio, _ = _call(tmp_path, np.zeros(8 * RATE))
+    rep = Turn(0, "rep", "one two three four", 0.0, 4.0, channel=0,
+               words=[Word(0, 1, "one"), Word(1, 2, " two"), Word(2, 3, " three"), Word(3, 4, " four")])
+    customer = Turn(1, "customer", "wait what", 2.5, 3.5, channel=1, words=[Word(2.5, 3.0, "wait"), Word(3.0, 3.5, " what")])
+    evidence = measure(audio, Transcript("en", [rep, customer], 8.0), customer_channel=1)
+    assert evidence.overlap_s == 1.0
+    assert evidence.customer_interruptions == 1
+    assert evidence.customer_speech_rate == 2.0  # two words in one second of speech

@@ -83,6 +83,9 @@ def zh_report(timed: bool = True) -> Report:
             customer_long_pauses=0,
             customer_background_level_dbfs=-58.0,
             customer_background_kind="quiet",
+            overlap_s=0.4,
+            customer_interruptions=0,
+            customer_speech_rate=4.2,
         )
         if timed
         else None,

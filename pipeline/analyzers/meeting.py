@@ -107,26 +107,33 @@ def _find_proposals(call: Call, evidence: list[Evidence]) -> tuple[list[_Proposa
     return proposals, distance_excuse
 
 
-def _customer_answer(call: Call, after_turn: int) -> tuple[str, int | None]:
-    """accepted / declined / deferred / none: the first customer turn after the proposal that answers it.
+def read_reply(text: str, labels: set[str], language: str) -> str:
+    """accepted / declined / deferred / other for one customer turn after a proposal.
 
-    Explicit cues decide first; when none fires on the customer's reply, the trained reply
-    classifier (pipeline.answer_model) may read it.
+    The trained reply classifier reads it first; when it is unsure, the explicit cues decide
+    (benchmarks/answer_model_cv.py compares the two orders on held-out replies).
     """
+    label, probability = answer_model.classify(text, language)
+    if probability >= answer_model.MIN_CONFIDENCE:
+        return label
+    if "DECLINE" in labels or (labels & set(CHANNEL_CUES) and _meeting_kind(labels) is None):
+        return "declined"  # a refusal, or a counter-offer of a weaker channel ("视频演示一下就行")
+    if "DEFER" in labels:
+        return "deferred"
+    if "ACCEPT" in labels:
+        return "accepted"
+    return "other"
+
+
+def _customer_answer(call: Call, after_turn: int) -> tuple[str, int | None]:
+    """The customer's answer to a proposal: the first of their next few turns that answers it."""
     seen = 0
     for turn, doc in zip(call.transcript.turns[after_turn + 1 :], call.docs[after_turn + 1 :], strict=True):
         if not call.customer_side(turn):
             continue
-        labels = cue_labels(doc)
-        if "DECLINE" in labels or (labels & set(CHANNEL_CUES) and _meeting_kind(labels) is None):
-            return "declined", turn.index  # a refusal, or a counter-offer of a weaker channel ("视频演示一下就行")
-        if "DEFER" in labels:
-            return "deferred", turn.index
-        if "ACCEPT" in labels:
-            return "accepted", turn.index
-        label, probability = answer_model.classify(turn.text, call.transcript.language)
-        if label != "other" and probability >= answer_model.MIN_CONFIDENCE:
-            return label, turn.index
+        answer = read_reply(turn.text, cue_labels(doc), call.transcript.language)
+        if answer != "other":
+            return answer, turn.index
         seen += 1
         if seen >= ANSWER_WINDOW_TURNS:
             break

@@ -112,6 +112,9 @@ class Acoustics(_Strict):
     customer_long_pauses: int | None
     customer_background_level_dbfs: float | None
     customer_background_kind: Literal["quiet", "tonal", "broadband"] | None
+    overlap_s: float | None = Field(description="seconds both parties spoke at once")
+    customer_interruptions: int | None = Field(description="customer turns that started inside a rep turn")
+    customer_speech_rate: float | None = Field(description="Chinese characters or English words per second of speech")
 
 
 class Transcription(_Strict):
