@@ -13,13 +13,13 @@ import argparse
 import random
 
 from pipeline import answer_model
-from pipeline.analyzers.meeting import CHANNEL_CUES, _meeting_kind
+from pipeline.analyzers.meeting import CHANNEL_CUES, meeting_kind
 from pipeline.nlp import cue_labels, load_nlp
 
 
 def rules_only(text: str, language: str) -> str:
     labels = cue_labels(load_nlp(language)(text))
-    if "DECLINE" in labels or (labels & set(CHANNEL_CUES) and _meeting_kind(labels) is None):
+    if "DECLINE" in labels or (labels & set(CHANNEL_CUES) and meeting_kind(labels) is None):
         return "declined"
     if "DEFER" in labels:
         return "deferred"

@@ -1,7 +1,9 @@
 """Did the rep push for an in-person meeting, concretely, and did he settle for a weaker channel?
 
 Rules over cue spans (patterns/cues_<lang>.json), judged clause by clause so that "上次见面"
-(a past meeting) or "腾讯会议" (video) next to a meeting word does not count as a push.
+(a past meeting) or "腾讯会议" (video) next to a meeting word does not count as a push. The
+customer's answer is read by a trained reply classifier (pipeline.answer_model), with the cue
+rules deciding when it is unsure.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ class _Proposal:
     time_text: str = ""  # the words the time is read from (this turn, or the rep's next turn)
 
 
-def _meeting_kind(labels: set[str]) -> str | None:
+def meeting_kind(labels: set[str]) -> str | None:
     for cue, kind in MEETING_CUES.items():
         if cue in labels:
             return kind
@@ -73,7 +75,7 @@ def _find_proposals(call: Call, evidence: list[Evidence]) -> tuple[list[_Proposa
         proposed_here = False
         for clause in clauses(doc):
             labels = cue_labels(clause)
-            kind = _meeting_kind(labels)
+            kind = meeting_kind(labels)
             if kind is None:
                 continue
             blocked = [why for cue, why in BLOCKERS.items() if cue in labels]
@@ -116,7 +118,7 @@ def read_reply(text: str, labels: set[str], language: str) -> str:
     label, probability = answer_model.classify(text, language)
     if probability >= answer_model.MIN_CONFIDENCE:
         return label
-    if "DECLINE" in labels or (labels & set(CHANNEL_CUES) and _meeting_kind(labels) is None):
+    if "DECLINE" in labels or (labels & set(CHANNEL_CUES) and meeting_kind(labels) is None):
         return "declined"  # a refusal, or a counter-offer of a weaker channel ("视频演示一下就行")
     if "DEFER" in labels:
         return "deferred"
@@ -243,5 +245,5 @@ def _rep_goes_along(call: Call, customer_turn: int) -> bool:
         if turn.speaker != "rep":
             continue
         labels = cue_labels(doc)
-        return "ACCEPT" in labels and _meeting_kind(labels) is None
+        return "ACCEPT" in labels and meeting_kind(labels) is None
     return False
