@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pipeline.cli_batch import register as register_batch_commands
 from pipeline.errors import CallcoachError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Coaching reports for sales calls, offline.")
@@ -110,23 +111,13 @@ def analyze(
         started = time.perf_counter()
         try:
             analysis = analyzer.analyze(path)
-            report_json = analysis.report.model_dump_json(indent=2)
             if out is None:
-                sys.stdout.write(report_json + "\n")
+                sys.stdout.write(analysis.report.model_dump_json(indent=2) + "\n")
                 continue
-            from pipeline.output import write_all_or_nothing
-            from pipeline.report.render import audio_data_uri, render_html, render_markdown
+            from pipeline.output import report_files, write_all_or_nothing
 
-            contents: dict[Path, str] = {}
-            if "json" in formats:
-                contents[out / f"{path.stem}.json"] = report_json + "\n"
-            if "md" in formats:
-                contents[out / f"{path.stem}.md"] = render_markdown(analysis.report)
-            if "html" in formats:
-                audio_src = audio_data_uri(analysis.audio_path) if analysis.audio_path else None
-                if analysis.audio_path and audio_src is None:
-                    audio_src = analysis.audio_path.resolve().as_uri()  # too big to embed: link the original
-                contents[out / f"{path.stem}.html"] = render_html(analysis.report, audio_src)
+            # Standalone reports embed the recording (linked instead when it is too big to embed).
+            contents = report_files(analysis, out / path.stem, formats, embed_audio=True)
             write_all_or_nothing(contents)
             err.print(
                 f"{path.name}: report → {', '.join(str(p) for p in contents)} ({time.perf_counter() - started:.1f} s)",
@@ -258,18 +249,8 @@ def evaluate(
         raise typer.Exit(1)
 
 
-def _register_more_commands() -> None:
-    """Commands that live in their own modules (batch processing and the store)."""
-    try:
-        from pipeline.cli_batch import register
-    except ModuleNotFoundError as error:  # pragma: no cover - during development of those modules only
-        if error.name != "pipeline.cli_batch":
-            raise
-        return
-    register(app)
-
-
-_register_more_commands()
+# Nightly batch, the call list and the team view live in their own module.
+register_batch_commands(app)
 
 if __name__ == "__main__":
     app()

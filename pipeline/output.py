@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.analyze import Analysis
 
 
 def write_all_or_nothing(files: dict[Path, str]) -> None:
@@ -26,3 +31,23 @@ def write_all_or_nothing(files: dict[Path, str]) -> None:
         for temporary, _ in staged:
             if temporary.exists():
                 temporary.unlink()
+
+
+def report_files(analysis: Analysis, base: Path, formats: Sequence[str], embed_audio: bool) -> dict[Path, str]:
+    """The report files of one call, ``base`` + .json/.md/.html (what ``callcoach analyze --out`` writes)."""
+    from pipeline.report.render import audio_data_uri, render_html, render_markdown
+
+    report = analysis.report
+    files: dict[Path, str] = {}
+    if "json" in formats:
+        files[base.with_name(base.name + ".json")] = report.model_dump_json(indent=2) + "\n"
+    if "md" in formats:
+        files[base.with_name(base.name + ".md")] = render_markdown(report)
+    if "html" in formats:
+        audio_src = None
+        if analysis.audio_path is not None:
+            audio_src = audio_data_uri(analysis.audio_path) if embed_audio else None
+            if audio_src is None:  # linked (or too big to embed): relative, so archive and reports can move together
+                audio_src = Path(os.path.relpath(analysis.audio_path.resolve(), base.parent.resolve())).as_posix()
+        files[base.with_name(base.name + ".html")] = render_html(report, audio_src)
+    return files
