@@ -23,6 +23,8 @@ SUPPORTED_LANGUAGES = ("zh", "en")
 # A Mandarin prompt makes Whisper punctuate and prefer Simplified characters.
 _PROMPTS = {"zh": "以下是普通话的电话销售通话，使用简体中文。", "en": None}
 _NON_WORD = re.compile(r"[\s\W_]+", re.UNICODE)
+# Whisper sometimes loops on one token ("行行行行…" hundreds of times); a run longer than this is cut.
+MAX_REPEATED_WORDS = 4
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,13 @@ def _normalise(text: str) -> str:
 def is_hallucination(segment_text: str) -> bool:
     normalised = _normalise(segment_text)
     return bool(normalised) and any(phrase in normalised for phrase in hallucination_phrases())
+
+
+def _extends_loop(words: list[Word], text: str) -> bool:
+    """True when ``text`` would repeat the same word more than MAX_REPEATED_WORDS times in a row."""
+    key = _normalise(text)
+    tail = words[-MAX_REPEATED_WORDS:]
+    return len(tail) == MAX_REPEATED_WORDS and all(_normalise(w.text) == key for w in tail)
 
 
 class Transcriber:
@@ -109,8 +118,9 @@ class Transcriber:
                 continue
             for word in segment.words or []:
                 text = to_simplified(word.word) if language == "zh" else word.word
-                if text.strip():
-                    words.append(Word(round(word.start, 2), round(word.end, 2), text, round(word.probability, 3)))
+                if not text.strip() or _extends_loop(words, text):
+                    continue
+                words.append(Word(round(word.start, 2), round(word.end, 2), text, round(word.probability, 3)))
         return ChannelWords(words=words, speech_s=float(info.duration_after_vad))
 
     def transcribe(self, audio: Audio, language: str | None) -> tuple[list[ChannelWords], str, float]:

@@ -73,3 +73,14 @@ def test_bad_transcripts_give_one_line_errors(tmp_path, content, message):
 def test_times_are_optional():
     transcript = transcript_from_dict({"language": "en", "turns": [{"speaker": "rep", "text": "hi", "start": 1.5}]})
     assert transcript.turns[0].start == 1.5 and transcript.turns[0].end is None
+
+
+def test_whisper_token_loops_are_cut():
+    from pipeline.asr import MAX_REPEATED_WORDS, _extends_loop
+
+    words: list[Word] = []
+    for i in range(50):
+        if not _extends_loop(words, "行"):
+            words.append(Word(i * 0.1, i * 0.1 + 0.1, "行"))
+    assert len(words) == MAX_REPEATED_WORDS
+    assert not _extends_loop([Word(0, 1, "好"), Word(1, 2, "的")], "好")
