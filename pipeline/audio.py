@@ -84,7 +84,8 @@ def load_audio(path: Path) -> Audio:
     except CallcoachError:
         raise
     except (av.error.FFmpegError, ValueError, OSError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        # FFmpeg errors carry a clean message in strerror ("Invalid data found when processing input").
+        reason = getattr(error, "strerror", None) or (str(error).splitlines()[0] if str(error) else type(error).__name__)
         raise CallcoachError(f"{path.name}: cannot decode audio ({reason})") from error
     fake_stereo = False
     if samples.shape[0] == 2 and is_fake_stereo(samples[0], samples[1]):
