@@ -432,6 +432,7 @@ class BatchOptions:
     force: bool = False
     retry_failed: bool = False
     rep_pattern: str | None = None
+    since: date | None = None  # only calls dated on or after this day
     lease_s: float = DEFAULT_LEASE_S
 
 
@@ -474,6 +475,7 @@ SKIP_REASONS = {
     "failed_before": "failed before on this input (--retry-failed to try again)",
     "in_progress": "being analysed by another run",
     "elsewhere": "taken by another run meanwhile",
+    "before_since": "dated before --since",
 }
 _MAX_ROUNDS = 3  # a pool whose worker died is rebuilt at most this many times per run
 
@@ -509,9 +511,15 @@ def run_batch(
             summary.reclaimed = len(store.reclaim_stale())
             summary.temp_files_removed = remove_stale_temp_files(out, store.live_report_paths())
             summary.discovery = discover(archive, store, out, rep_pattern)
-            decisions = store.enqueue(summary.discovery.calls, __version__, model, options.force, options.retry_failed, run_id)
+            calls = summary.discovery.calls
+            if options.since is not None:
+                first_day = options.since.isoformat()
+                calls = [call for call in calls if call.call_date is None or call.call_date >= first_day]
+                if len(calls) < len(summary.discovery.calls):
+                    summary.skipped["before_since"] = len(summary.discovery.calls) - len(calls)
+            decisions = store.enqueue(calls, __version__, model, options.force, options.retry_failed, run_id)
             tasks = []
-            for call in summary.discovery.calls:
+            for call in calls:
                 decision, report_path = decisions[call.call_id]
                 if decision != "queued":
                     summary.skipped[decision] += 1

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -96,6 +97,10 @@ def register(app: typer.Typer) -> None:
         rep_pattern: Annotated[
             str | None, typer.Option(help="Regex with a named group 'rep', searched in the path relative to ARCHIVE.")
         ] = None,
+        since: Annotated[
+            datetime | None,
+            typer.Option(formats=["%Y-%m-%d"], help="Only calls dated on or after this day (from the file name, folders or mtime)."),
+        ] = None,
         format: Annotated[str, typer.Option("--format", help="Comma-separated: json,md,html.")] = "json,md,html",
         link_audio: Annotated[
             bool, typer.Option("--link-audio", help="Link the recording from the HTML report instead of embedding it.")
@@ -131,6 +136,7 @@ def register(app: typer.Typer) -> None:
             force=force,
             retry_failed=retry_failed,
             rep_pattern=rep_pattern,
+            since=since.date() if since else None,
         )
         # systemd stops a service with SIGTERM: stop like Ctrl-C (workers terminated, claims given back).
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)

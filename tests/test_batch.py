@@ -408,3 +408,18 @@ def test_kill_9_in_the_middle_then_rerun_finishes_every_call_once(tmp_path):
             assert (out / path.parent.name / (path.stem + suffix)).is_file()
     html = (out / "bob" / f"{b.stem}.html").read_text("utf-8")
     assert "data:audio/" in html  # the recording is embedded: the report plays offline
+
+
+def test_since_limits_the_run_to_recent_calls(tmp_path):
+    make_archive(tmp_path / "archive", 9)  # dated 2024-05-06 … 2024-05-26
+    recent = run_batch(options(tmp_path, since=date(2024, 5, 16)), executor_factory=InlineCallExecutor)
+    with Store(tmp_path / "calls.db", create=False) as store:
+        dates = sorted(row.call_date for row in store.calls())
+    assert recent.done == len(dates) and 0 < recent.done < 9
+    assert all(day >= "2024-05-16" for day in dates)
+    assert recent.skipped["before_since"] == 9 - recent.done
+    result = run_cli("batch", str(tmp_path / "archive"), "--db", str(tmp_path / "calls.db"), "--out",
+                     str(tmp_path / "out"), "--since", "2024-05-01", "--workers", "1", "--quiet")
+    assert result.returncode == 0, result.stderr
+    with Store(tmp_path / "calls.db", create=False) as store:
+        assert len(store.calls()) == 9
