@@ -12,9 +12,16 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-setup: $(BIN)/.installed
+ANSWER_DATA := $(wildcard models/training/answers_*.jsonl tests/data/train/*.jsonl)
+
+models/whisper-base/model.bin: $(BIN)/.installed
 	$(BIN)/callcoach models prepare base
+
+# The reply classifiers are trained from files in the repo (seconds); retrained when their data changes.
+models/answers-zh/meta.json: $(BIN)/.installed $(ANSWER_DATA)
 	$(BIN)/callcoach models prepare answers
+
+setup: models/whisper-base/model.bin models/answers-zh/meta.json
 
 demo: setup
 	$(BIN)/callcoach analyze $(SAMPLE) --out out/demo

@@ -56,34 +56,52 @@ def _channel_scores(transcript: Transcript, docs: list[Doc], channel: int) -> tu
         gained = sum(_REP_CUE_WEIGHTS.get(label, 0.0) for label in labels)
         gained -= sum(_CUSTOMER_CUE_WEIGHTS.get(label, 0.0) for label in labels)
         if gained >= 2.0 and len(reasons) < 2:
-            reasons.append(f"turn {turn.index}: “{turn.text[:40]}”")
+            reasons.append(f"#{turn.index}: “{turn.text[:40]}”")
         score += gained
     return score, reasons
 
 
+_BASIS = {  # how the decision is explained, in the call's language
+    "zh": {
+        "mono": "单声道录音：双方在同一声道，未区分销售和客户",
+        "forced": "用户指定 --rep-channel {channel}",
+        "content": "{channel}声道说话像销售（得分 {high:.0f} 比 {low:.0f}：自我介绍、介绍产品、提出见面、提供帮助）",
+        "example": "；例如 ",
+        "tie": "双方说话内容没有区分度，暂定左声道为销售",
+        "channels": {"left": "左", "right": "右"},
+    },
+    "en": {
+        "mono": "mono recording: both voices on one channel, rep and customer not separated",
+        "forced": "--rep-channel {channel} given by the user",
+        "content": "{channel} channel talks like the rep (score {high:.0f} vs {low:.0f} from self-introduction, "
+        "pitching, proposing, offering help)",
+        "example": "; e.g. ",
+        "tie": "no content cue tells the parties apart; guessed the left channel is the rep",
+        "channels": {"left": "left", "right": "right"},
+    },
+}
+
+
 def decide_roles(transcript: Transcript, docs: list[Doc], rep_channel: RepChannel, channel_count: int) -> RoleDecision:
     """Label each turn rep/customer in place and say how the decision was made (``docs``: one per turn)."""
+    say = _BASIS[transcript.language]
     if channel_count < 2:
-        return RoleDecision(
-            "none", None, 0.0, "mono recording: both voices on one channel, rep and customer not separated"
-        )
+        return RoleDecision("none", None, 0.0, say["mono"])
     if rep_channel != "auto":
         chosen = CHANNEL_NAMES.index(rep_channel)
-        decision = RoleDecision("stereo_forced", chosen, 1.0, f"--rep-channel {rep_channel} given by the user")
+        decision = RoleDecision("stereo_forced", chosen, 1.0, say["forced"].format(channel=rep_channel))
     else:
         (left, left_why), (right, right_why) = (_channel_scores(transcript, docs, c) for c in (0, 1))
         chosen = 0 if left >= right else 1
         margin = abs(left - right)
         confidence = round(min(1.0, margin / 6.0), 2)
         why = (left_why, right_why)[chosen]
-        basis = (
-            f"{CHANNEL_NAMES[chosen]} channel talks like the rep (score {max(left, right):.0f} vs "
-            f"{min(left, right):.0f} from self-introduction, pitching, proposing, offering help)"
-        )
+        channel = say["channels"][CHANNEL_NAMES[chosen]]
+        basis = say["content"].format(channel=channel, high=max(left, right), low=min(left, right))
         if why:
-            basis += "; e.g. " + "; ".join(why)
+            basis += say["example"] + "; ".join(why)
         if margin == 0:
-            basis = "no content cue tells the parties apart; guessed the left channel is the rep"
+            basis = say["tie"]
         decision = RoleDecision("stereo_content", chosen, confidence, basis)
     for turn in transcript.turns:
         turn.speaker = "rep" if turn.channel == decision.rep_channel else "customer"

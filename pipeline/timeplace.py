@@ -56,7 +56,7 @@ def _clock(hour: int, minute: int, daypart: str | None) -> str:
 
 _ZH_WEEKDAY_RE = re.compile(r"(下个?|这个?|本)?(周|星期|礼拜)([一二三四五六日天末])")
 _ZH_DATE_RE = re.compile(r"([0-9一二三四五六七八九十]{1,3})月([0-9一二三四五六七八九十]{1,3})(号|日)")
-_ZH_CLOCK_RE = re.compile(r"(?<![有一差])([0-9零一二两三四五六七八九十]{1,3})(?:点|:|：)(半|一刻|三刻|[0-9零一二三四五六七八九十]{1,3}分?)?")
+_ZH_CLOCK_RE = re.compile(r"(?<![有一差])(?!一点(?:[^钟半零一二三四五六七八九十0-9]|$))([0-9零一二两三四五六七八九十]{1,3})(?:点|:|：)(半|一刻|三刻|[0-9零一二三四五六七八九十]{1,3}分?)?")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December")
 
