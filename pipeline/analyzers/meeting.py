@@ -2,8 +2,8 @@
 
 Rules over cue spans (patterns/cues_<lang>.json), judged clause by clause so that "上次见面"
 (a past meeting) or "腾讯会议" (video) next to a meeting word does not count as a push. The
-customer's answer is read by a trained reply classifier (pipeline.answer_model), with the cue
-rules deciding when it is unsure.
+customer's answer is read by a trained reply classifier, and rep turns the cues do not explain are
+read by a trained proposal classifier (pipeline.text_models).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from spacy.tokens import Span
 
-from pipeline import answer_model
+from pipeline import text_models
 from pipeline.analyzers.call import Call
 from pipeline.nlp import clauses, cue_labels, cues_in, quote_of
 from pipeline.report.schema import Evidence, Meeting, MeetingProposal, ProposedTime
@@ -63,7 +63,9 @@ def _unique(texts: list[str]) -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-def _find_proposals(call: Call, evidence: list[Evidence]) -> tuple[list[_Proposal], bool]:
+def _find_proposals(
+    call: Call, evidence: list[Evidence], use_classifier: bool = True
+) -> tuple[list[_Proposal], bool]:
     """Rep clauses proposing an in-person meeting; also returns whether the rep used distance as an excuse."""
     proposals: list[_Proposal] = []
     distance_excuse = False
@@ -72,7 +74,7 @@ def _find_proposals(call: Call, evidence: list[Evidence]) -> tuple[list[_Proposa
             continue
         turn_labels = cue_labels(doc)
         talked_out = "SELF_CANCEL" in turn_labels
-        proposed_here = False
+        proposed_here = blocked_here = False
         for clause in clauses(doc):
             labels = cue_labels(clause)
             kind = meeting_kind(labels)
@@ -82,6 +84,7 @@ def _find_proposals(call: Call, evidence: list[Evidence]) -> tuple[list[_Proposa
             if "SERVICE" in labels and "REP_ALONGSIDE" in labels:
                 blocked.remove(BLOCKERS["SERVICE"])  # "我带工程师去您厂里": the rep goes too
             if blocked:
+                blocked_here = True
                 evidence.append(_evidence(call, turn.index, clause, "not_a_push: " + blocked[0]))
                 continue
             if talked_out:
@@ -100,6 +103,21 @@ def _find_proposals(call: Call, evidence: list[Evidence]) -> tuple[list[_Proposa
                     time_text=doc.text,
                 )
             )
+        # What the cue lists miss ("fit down together", "过来坐坐聊聊?") the trained classifier may catch,
+        # unless a cue already explained why this turn is not a push.
+        unexplained = not (proposed_here or blocked_here or talked_out)
+        if use_classifier and unexplained and _classifier_says_push(turn.text, call.transcript.language):
+            proposed_here = True
+            proposals.append(
+                _Proposal(
+                    turn.index,
+                    doc[:],
+                    meeting_kind(turn_labels) or "unspecified",
+                    when=_unique([s.text for s in cues_in(doc, "TIME")]),
+                    where=_unique([s.text for s in cues_in(doc, "PLACE")]),
+                    time_text=doc.text,
+                )
+            )
         # Distance is an excuse only when the rep did not propose to meet anyway ("虽然远，但我周六过去").
         if "DISTANCE" in turn_labels and not proposed_here:
             distance_excuse = True
@@ -109,14 +127,19 @@ def _find_proposals(call: Call, evidence: list[Evidence]) -> tuple[list[_Proposa
     return proposals, distance_excuse
 
 
+def _classifier_says_push(text: str, language: str) -> bool:
+    label, probability = text_models.classify(text_models.PROPOSALS, text, language)
+    return label == "push" and probability >= text_models.PROPOSALS.min_confidence
+
+
 def read_reply(text: str, labels: set[str], language: str) -> str:
     """accepted / declined / deferred / other for one customer turn after a proposal.
 
     The trained reply classifier reads it first; when it is unsure, the explicit cues decide
-    (benchmarks/answer_model_cv.py compares the two orders on held-out replies).
+    (benchmarks/text_models_cv.py compares the two orders on held-out replies).
     """
-    label, probability = answer_model.classify(text, language)
-    if probability >= answer_model.MIN_CONFIDENCE:
+    label, probability = text_models.classify(text_models.ANSWERS, text, language)
+    if probability >= text_models.ANSWERS.min_confidence:
         return label
     if "DECLINE" in labels or (labels & set(CHANNEL_CUES) and meeting_kind(labels) is None):
         return "declined"  # a refusal, or a counter-offer of a weaker channel ("视频演示一下就行")
@@ -143,8 +166,8 @@ def _customer_answer(call: Call, after_turn: int) -> tuple[str, int | None]:
 
 
 def proposal_turns(call: Call) -> list[int]:
-    """Turns in which the rep proposes to meet in person (rules only)."""
-    return [proposal.turn for proposal in _find_proposals(call, [])[0]]
+    """Turns in which the rep proposes to meet in person, by the cue rules alone (used to mine training data)."""
+    return [proposal.turn for proposal in _find_proposals(call, [], use_classifier=False)[0]]
 
 
 def analyze(call: Call) -> Meeting:

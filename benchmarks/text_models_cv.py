@@ -1,0 +1,75 @@
+"""Cross-validation of the trained text classifiers (pipeline.text_models) against and with the cue rules.
+
+For each task and language: k-fold accuracy of the classifier alone, of the cue rules alone, and of
+the ways of combining them at several confidence thresholds — the figures the combination in
+pipeline/analyzers/meeting.py and each Task.min_confidence are chosen from. Usage:
+
+    .venv/bin/python benchmarks/text_models_cv.py [--folds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+
+from pipeline import text_models
+from pipeline.analyzers.call import Call
+from pipeline.analyzers.meeting import CHANNEL_CUES, meeting_kind, proposal_turns
+from pipeline.nlp import cue_labels, load_nlp
+from pipeline.transcript import transcript_from_dict
+
+THRESHOLDS = (0.35, 0.5, 0.65, 0.8, 0.9)
+
+
+def reply_by_rules(text: str, language: str) -> str:
+    labels = cue_labels(load_nlp(language)(text))
+    if "DECLINE" in labels or (labels & set(CHANNEL_CUES) and meeting_kind(labels) is None):
+        return "declined"
+    if "DEFER" in labels:
+        return "deferred"
+    return "accepted" if "ACCEPT" in labels else "other"
+
+
+def proposal_by_rules(text: str, language: str) -> str:
+    call = Call.parse(transcript_from_dict({"language": language, "turns": [{"speaker": "rep", "text": text}]}))
+    return "push" if proposal_turns(call) else "no_push"
+
+
+def cross_validate(task: text_models.Task, language: str, folds: int) -> list[tuple[str, str, float, str]]:
+    """(gold, classifier label, probability, rules label) for every example, each predicted out of fold."""
+    rules = reply_by_rules if task is text_models.ANSWERS else proposal_by_rules
+    pairs = text_models.training_examples(task, language)
+    random.Random(0).shuffle(pairs)
+    results = []
+    for fold in range(folds):
+        nlp = text_models.fit(task, language, [p for i, p in enumerate(pairs) if i % folds != fold])
+        for text, gold in pairs[fold::folds]:
+            cats = nlp(text).cats
+            label = max(cats, key=cats.get)
+            results.append((gold, label, cats[label], rules(text, language)))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args()
+    for task in text_models.TASKS.values():
+        negative = "other" if task is text_models.ANSWERS else "no_push"
+        for language in ("zh", "en"):
+            results = cross_validate(task, language, args.folds)
+
+            def accuracy(choose, results=results) -> float:
+                return sum(gold == choose(label, p, rule) for gold, label, p, rule in results) / len(results)
+
+            print(f"{task.name} {language}: {len(results)} examples, {args.folds}-fold; "
+                  f"classifier alone {accuracy(lambda label, p, rule: label):.3f}, "
+                  f"rules alone {accuracy(lambda label, p, rule: rule):.3f}")
+            for t in THRESHOLDS:
+                first = accuracy(lambda label, p, rule, t=t: label if p >= t else rule)
+                fallback = accuracy(lambda label, p, rule, t=t, negative=negative: rule if rule != negative else (label if p >= t else rule))
+                print(f"  threshold {t:.2f}: classifier first {first:.3f} | rules first, classifier when they find nothing {fallback:.3f}")
+
+
+if __name__ == "__main__":
+    main()
