@@ -60,9 +60,11 @@ def is_hallucination(segment_text: str) -> bool:
 
 def _extends_loop(words: list[Word], text: str) -> bool:
     """True when ``text`` would repeat the same word more than MAX_REPEATED_WORDS times in a row."""
-    key = _normalise(text)
     tail = words[-MAX_REPEATED_WORDS:]
-    return len(tail) == MAX_REPEATED_WORDS and all(_normalise(w.text) == key for w in tail)
+    if len(tail) < MAX_REPEATED_WORDS:
+        return False
+    key = text.strip().lower()  # words are already Simplified here; no conversion on this per-word path
+    return all(w.text.strip().lower() == key for w in tail)
 
 
 class Transcriber:

@@ -50,13 +50,6 @@ class Transcript:
     turns: list[Turn]
     duration_s: float | None = None
 
-    def turns_of(self, *speakers: Speaker) -> list[Turn]:
-        return [turn for turn in self.turns if turn.speaker in speakers]
-
-    @property
-    def has_times(self) -> bool:
-        return all(turn.start is not None and turn.end is not None for turn in self.turns)
-
 
 def _join_words(words: list[Word], language: str) -> str:
     text = "".join(word.text for word in words).strip()

@@ -89,8 +89,11 @@ def test_availability_check_at_the_start(analyze):
 def test_dev_split_floors():
     """The held-out split (never tuned on by hand) must not fall below these figures."""
     analyzer = Analyzer()
-    result = evaluate.run(evaluate.load_labeled(DATA / "dev"), analyzer.analyze, analyzer.analyze_transcript)
+    result = evaluate.run(
+        evaluate.load_labeled(DATA / "dev"), lambda path: analyzer.analyze(path).report, analyzer.analyze_transcript
+    )
     assert result.n_calls >= 80
-    assert result.binary["meeting.pushed"]["f1"] >= 0.88
+    assert result.binary["meeting.pushed"]["f1"] >= 0.90
     assert result.binary["distraction.distracted"]["f1"] >= 0.80
-    assert result.accuracy["meeting.downgraded"]["accuracy"] >= 0.85
+    for field in ("meeting.concrete", "meeting.outcome", "meeting.downgraded"):
+        assert result.accuracy[field]["accuracy"] >= 0.85, field
