@@ -177,17 +177,24 @@ def train(task: Task, language: str) -> Path:
 
 
 @lru_cache(maxsize=4)
-def load(task_name: str, language: str) -> Language:
-    """A classifier, trained first if it is not on disk yet."""
+def load(task_name: str, language: str) -> Language | None:
+    """A classifier, trained first if it is not on disk yet; None when there is nothing to train it from
+    (an install without the repository's training files): the cue rules then decide alone."""
     task = TASKS[task_name]
     path = model_path(task, language)
     if not (path / "meta.json").is_file():
+        if not (TRAINING_DIR / f"{task.name}_{language}.jsonl").is_file():
+            log.warning("no %s classifier for %s and no training data at %s: cue rules only", task.name, language, TRAINING_DIR)
+            return None
         train(task, language)
     return spacy.load(path)
 
 
 def classify(task: Task, text: str, language: str) -> tuple[str, float]:
-    """(label, probability) of the most likely label."""
-    cats = load(task.name, language)(text).cats
+    """(label, probability) of the most likely label; probability 0 when no classifier is available."""
+    nlp = load(task.name, language)
+    if nlp is None:
+        return task.labels[-1], 0.0
+    cats = nlp(text).cats
     label = max(cats, key=cats.get)
     return label, cats[label]
