@@ -15,10 +15,11 @@ CHANNEL_NAMES = {
 }
 SIGNAL_NAMES = {
     "zh": {"explicit_state": "说自己在忙", "side_activity": "在做别的事", "asked_to_repeat": "要求重复", "talking_to_someone_else": "跟别人说话",
-           "backchannel_streak": "只回“好好好/对对对”", "backchannel_repeat": "连声附和", "slow_responses": "回答很慢", "background_sound": "背景声音"},
+           "backchannel_streak": "只回“好好好/对对对”", "backchannel_repeat": "连声附和", "slow_responses": "回答很慢", "background_sound": "背景声音", "ended_call": "中途挂断"},
     "en": {"explicit_state": "said they were busy", "side_activity": "doing something else", "asked_to_repeat": "asked to repeat",
            "talking_to_someone_else": "talking to someone else", "backchannel_streak": "only “uh huh, yeah”",
-           "backchannel_repeat": "rapid-fire agreement", "slow_responses": "slow replies", "background_sound": "background sound"},
+           "backchannel_repeat": "rapid-fire agreement", "slow_responses": "slow replies", "background_sound": "background sound",
+           "ended_call": "ended the call mid-pitch"},
 }
 _LIST_SEPARATOR = {"zh": "、", "en": ", "}
 

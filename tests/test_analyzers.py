@@ -97,3 +97,10 @@ def test_dev_split_floors():
     assert result.binary["distraction.distracted"]["f1"] >= 0.80
     for field in ("meeting.concrete", "meeting.outcome", "meeting.downgraded"):
         assert result.accuracy[field]["accuracy"] >= 0.85, field
+
+
+def test_customer_hanging_up_mid_pitch_is_a_sign(analyze):
+    r = analyze("zh", "R:我们这款产品价格有优惠，功能也多。", "C:嗯。", "R:还有配置可以选。", "C:行了行了，先这样，挂了啊。")
+    assert "ended_call" in {s.kind for s in r.distraction.signals}
+    calm = analyze("zh", "R:那周四下午两点我去您公司。", "C:好，先这样，周四见。")
+    assert "ended_call" not in {s.kind for s in calm.distraction.signals}

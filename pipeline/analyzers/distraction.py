@@ -28,6 +28,7 @@ SLOW_RESPONSE_WEIGHT = 0.3
 NOISE_WEIGHTS = {"tonal": 0.3, "broadband": 0.2}
 ENGAGEMENT_DISCOUNT = 0.15  # per sharp customer question, at most 3
 AVAILABILITY_CHECK_WITHIN_REP_TURNS = 3
+ENDED_CALL_WEIGHT = 0.3  # the customer ends the call while the rep is still pitching
 NOT_MEASURED = {  # why a sound signal is missing, per language
     "text_only": ("声音信号：文字转写输入，没有录音", "sound signals: text-only input, no recording"),
     "no_customer_channel": (
@@ -93,6 +94,12 @@ def analyze(call: Call) -> Distraction:
                 sharp_questions += 1
     if len(streak) >= BACKCHANNEL_STREAK:
         _add_streak(add, call, streak)
+    ended = _customer_ended_call(call)
+    if ended is not None:
+        add(
+            "ended_call", ENDED_CALL_WEIGHT, ended.index, ended.start, ended.end,
+            _detail(language, f"销售还在介绍时客户结束了通话：“{ended.text}”", f"the customer ended the call mid-pitch: “{ended.text}”"),
+        )
 
     not_measured: list[str] = []
     acoustics = call.acoustics
@@ -150,6 +157,16 @@ def _add_streak(add, call: Call, streak: list[int]) -> None:
             f"{len(streak)} customer replies in a row were only acknowledgements: {quotes}",
         ),
     )
+
+
+def _customer_ended_call(call: Call):
+    """The last customer turn says goodbye ("先这样，挂了") right after a rep turn that was still pitching."""
+    turns = call.transcript.turns
+    if len(turns) < 2 or turns[-1].speaker != "customer" or turns[-2].speaker != "rep":
+        return None
+    last, before = cue_labels(call.docs[-1]), cue_labels(call.docs[-2])
+    pitching = "PITCH" in before and not (before & _MEETING_OR_TIME) and "ADAPT" not in before
+    return turns[-1] if "HANG_UP" in last and pitching else None
 
 
 def _rep_checked_availability(call: Call) -> bool:

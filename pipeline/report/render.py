@@ -254,6 +254,7 @@ NAMES: dict[str, dict[str, str]] = {
         "backchannel_repeat": "连声附和",
         "slow_responses": "回答很慢",
         "background_sound": "背景声音",
+        "ended_call": "中途挂断",
         # background kinds
         "quiet": "安静",
         "tonal": "音乐/游戏类",
@@ -311,6 +312,7 @@ NAMES: dict[str, dict[str, str]] = {
         "backchannel_repeat": "rapid-fire agreement",
         "slow_responses": "slow replies",
         "background_sound": "background sound",
+        "ended_call": "ended the call mid-pitch",
         "quiet": "quiet",
         "tonal": "music/game-like",
         "broadband": "noise",
