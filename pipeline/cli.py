@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline.cli_batch import register as register_batch_commands
@@ -38,7 +39,7 @@ class RepChannel(str, Enum):
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -125,10 +126,11 @@ def analyze(
             )
         except CallcoachError as error:
             failures += 1
-            err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+            err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
         except OSError as error:
             failures += 1
-            err.print(f"[red]error:[/red] {path.name}: cannot write report ({error.strerror or error})", highlight=False)
+            reason = escape(f"{path.name}: cannot write report ({error.strerror or error})")
+            err.print(f"[red]error:[/red] {reason}", highlight=False)
     if failures:
         raise typer.Exit(2 if failures == len(inputs) else 1)
 
@@ -241,7 +243,7 @@ def evaluate(
         accuracy.add_row(name, f"{row['accuracy']:.3f}", f"{row['correct']}/{row['n']}", ev.ACCURACY_SCOPE[name])
     console.print(accuracy)
     for call_id, message in result.failed:
-        console.print(f"[red]failed[/red] {call_id}: {message}", highlight=False)
+        console.print(f"[red]failed[/red] {escape(call_id)}: {escape(message)}", highlight=False)
     if errors:
         for m in result.mismatches:
             console.print(f"{m.call}\t{m.field}\texpected={m.expected}\tgot={m.got}", highlight=False)
