@@ -20,6 +20,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from pipeline.coaching import CHANNEL_NAMES, SIGNAL_NAMES
 from pipeline.report.schema import Report, TurnOut
 
 LABELS: dict[str, dict[str, str]] = {
@@ -217,13 +218,6 @@ NAMES: dict[str, dict[str, str]] = {
         "declined": "拒绝",
         "deferred": "推迟",
         "none": "无",
-        # channels
-        "wechat": "微信",
-        "phone": "回头电话",
-        "email": "邮件",
-        "video": "视频会议",
-        "materials": "发资料",
-        "passive": "等客户联系",
         # role methods / channels
         "stereo_content": "立体声，按说话内容判断",
         "stereo_forced": "立体声，按指定声道",
@@ -245,16 +239,6 @@ NAMES: dict[str, dict[str, str]] = {
         "past meeting": "以前的见面",
         "video / online meeting": "视频/线上会议",
         "delivery, installation or event logistics": "送货、安装或会务安排",
-        # distraction signals
-        "explicit_state": "说自己在忙",
-        "side_activity": "在做别的事",
-        "asked_to_repeat": "要求重复",
-        "talking_to_someone_else": "跟别人说话",
-        "backchannel_streak": "连续只回附和词",
-        "backchannel_repeat": "连声附和",
-        "slow_responses": "回答很慢",
-        "background_sound": "背景声音",
-        "ended_call": "中途挂断",
         # background kinds
         "quiet": "安静",
         "tonal": "音乐/游戏类",
@@ -279,12 +263,6 @@ NAMES: dict[str, dict[str, str]] = {
         "declined": "declined",
         "deferred": "deferred",
         "none": "none",
-        "wechat": "WeChat",
-        "phone": "a later call",
-        "email": "email",
-        "video": "video call",
-        "materials": "sending materials",
-        "passive": "waiting for the customer",
         "stereo_content": "stereo, by content",
         "stereo_forced": "stereo, channel given",
         "given": "given",
@@ -304,20 +282,15 @@ NAMES: dict[str, dict[str, str]] = {
         "past meeting": "past meeting",
         "video / online meeting": "video / online meeting",
         "delivery, installation or event logistics": "delivery, installation or event logistics",
-        "explicit_state": "said they were busy",
-        "side_activity": "doing something else",
-        "asked_to_repeat": "asked to repeat",
-        "talking_to_someone_else": "talking to someone else",
-        "backchannel_streak": "only acknowledgements",
-        "backchannel_repeat": "rapid-fire agreement",
-        "slow_responses": "slow replies",
-        "background_sound": "background sound",
-        "ended_call": "ended the call mid-pitch",
         "quiet": "quiet",
         "tonal": "music/game-like",
         "broadband": "noise",
     },
 }
+# Channel and distraction-signal names are the coaching module's, so report and coaching say the same.
+for _lang, _names in NAMES.items():
+    _names.update(CHANNEL_NAMES[_lang])
+    _names.update(SIGNAL_NAMES[_lang])
 LANGUAGE_NAMES = {"zh": {"zh": "中文", "en": "英文"}, "en": {"zh": "Mandarin", "en": "English"}}
 METHOD_NONE = {"zh": "无法区分", "en": "could not tell apart"}
 
