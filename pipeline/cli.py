@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pipeline.cli_batch import register as register_batch_commands
+from pipeline.cli_web import register as register_web_commands
 from pipeline.errors import CallcoachError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Coaching reports for sales calls, offline.")
@@ -255,6 +256,7 @@ def evaluate(
 
 # Nightly batch, the call list and the team view live in their own module.
 register_batch_commands(app)
+register_web_commands(app)  # serve, users, feedback (the web app)
 
 if __name__ == "__main__":
     app()

@@ -131,6 +131,55 @@ CREATE TABLE files (
 """
 
 
+# v3: the web app (docs/web.md): accounts, server-side sign-in sessions, who uploaded which call, and the
+# coaches' judgements of findings. Every other table stays as the batch wrote it.
+_V3 = """
+CREATE TABLE users (
+    user_id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    name          TEXT NOT NULL UNIQUE,
+    role          TEXT NOT NULL CHECK (role IN ('rep', 'coach', 'admin')),
+    password_hash TEXT NOT NULL,
+    disabled      INTEGER NOT NULL DEFAULT 0,
+    created_at    REAL NOT NULL
+);
+
+CREATE TABLE web_sessions (
+    token_sha256 TEXT PRIMARY KEY,
+    user_id      INTEGER NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+    csrf_token   TEXT NOT NULL,
+    created_at   REAL NOT NULL,
+    expires_at   REAL NOT NULL
+);
+
+CREATE TABLE uploads (
+    upload_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id     INTEGER NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+    call_id     TEXT,
+    filename    TEXT NOT NULL,
+    size        INTEGER,
+    status      TEXT NOT NULL CHECK (status IN ('accepted', 'rejected')),
+    reason      TEXT,
+    uploaded_at REAL NOT NULL
+);
+CREATE INDEX uploads_user_time ON uploads (user_id, uploaded_at);
+CREATE INDEX uploads_call ON uploads (call_id);
+
+CREATE TABLE feedback (
+    feedback_id    INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_id        TEXT NOT NULL,
+    finding        TEXT NOT NULL,
+    verdict        TEXT NOT NULL CHECK (verdict IN ('correct', 'wrong')),
+    pipeline_value TEXT,
+    corrected      TEXT,
+    comment        TEXT,
+    user_id        INTEGER NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+    at             REAL NOT NULL,
+    UNIQUE (call_id, finding, user_id)
+);
+CREATE INDEX feedback_call ON feedback (call_id);
+"""
+
+
 def _backfill_v2(db: sqlite3.Connection) -> None:
     """Fill the columns v2 derives from the stored report for calls finished under v1."""
     rows = db.execute("SELECT call_id, report_json FROM calls WHERE report_json IS NOT NULL").fetchall()
@@ -173,6 +222,7 @@ def _steps(*steps: Migration) -> Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     _script(_V1),
     _steps(_script(_V2), _backfill_v2),
+    _script(_V3),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,49 @@
+"""Who may see which call. Coaches and admins see every call; a rep sees a call when it is theirs by
+the store (``calls.rep`` is their user name: their batch archive folder, or their upload) or when they
+uploaded that very recording."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pipeline.store import CallRow, Store
+from pipeline.web.accounts import User
+
+CALL_ID = re.compile(r"^[0-9a-f]{16}$")
+
+
+def uploaded_by(store: Store, user: User) -> set[str]:
+    rows = store.db.execute("SELECT DISTINCT call_id FROM uploads WHERE user_id = ? AND status = 'accepted'", (user.user_id,))
+    return {row[0] for row in rows}
+
+
+def can_see(store: Store, user: User, row: CallRow) -> bool:
+    if user.is_coach or row.rep == user.name:
+        return True
+    return store.db.execute(
+        "SELECT 1 FROM uploads WHERE call_id = ? AND user_id = ? AND status = 'accepted'", (row.call_id, user.user_id)
+    ).fetchone() is not None
+
+
+def visible_calls(store: Store, user: User) -> list[CallRow]:
+    """The calls a user may open (a rep: their own), newest first."""
+    rows = store.calls()
+    if not user.is_coach:
+        mine = uploaded_by(store, user)
+        rows = [row for row in rows if row.rep == user.name or row.call_id in mine]
+    return sorted(rows, key=lambda r: (r.call_date or "", r.updated_at), reverse=True)
+
+
+def display_names(store: Store) -> dict[str, str]:
+    """call_id -> what to call it on a page: the uploader's file name, else the archive file's name."""
+    names = {}
+    for call_id, filename in store.db.execute(
+        "SELECT call_id, filename FROM uploads WHERE status = 'accepted' AND call_id IS NOT NULL ORDER BY uploaded_at DESC"
+    ):
+        names[call_id] = filename  # oldest upload wins (written last)
+    return names
+
+
+def name_of(row: CallRow, names: dict[str, str]) -> str:
+    return names.get(row.call_id) or Path(row.source).name

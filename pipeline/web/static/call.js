@@ -1,0 +1,33 @@
+// A call's page: refresh while the call is being analysed; save a coach's judgement without reloading
+// the report (so the recording keeps playing).
+(function () {
+  "use strict";
+  var pending = document.getElementById("pending");
+  if (pending) {
+    var status = pending.getAttribute("data-status");
+    if (status === "queued" || status === "processing") setTimeout(function () { location.reload(); }, 3000);
+  }
+  var forms = document.querySelectorAll("form.finding");
+  Array.prototype.forEach.call(forms, function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var saved = form.querySelector(".saved");
+      var data = new URLSearchParams(new FormData(form));
+      saved.textContent = "saving…";
+      fetch(form.action, {
+        method: "POST",
+        body: data,
+        credentials: "same-origin",
+        headers: { Accept: "application/json" }
+      })
+        .then(function (response) {
+          return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+        })
+        .then(function (result) {
+          saved.textContent = result.ok ? "saved" : "not saved: " + (result.body.error || "error");
+          form.classList.toggle("judged", result.ok);
+        })
+        .catch(function () { saved.textContent = "not saved: network error"; });
+    });
+  });
+})();
