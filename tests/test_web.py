@@ -1,0 +1,293 @@
+"""The web app's security and limits, through FastAPI's TestClient (no worker process: nothing is
+analysed here; tests/test_web_server.py and tests/test_web_e2e.py run the real server)."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from pipeline.store import Store
+from pipeline.web.app import create_app
+from pipeline.web.config import WebConfig
+from pipeline.web.queue import next_task
+from tests.conftest import SAMPLES
+from tests.web_helpers import CONCRETE_PUSH, PASSWORDS, add_done_call, add_users, csrf_of, sign_in
+
+SAMPLE = SAMPLES / "en_video_call.mp3"
+
+
+@pytest.fixture(scope="module")
+def text_analyzer():
+    from pipeline.analyze import Analyzer
+
+    return Analyzer()  # transcripts only here: Whisper never loads
+
+
+@pytest.fixture
+def web(tmp_path, text_analyzer):
+    """A store with users alice and bob (reps), carol (coach), root (admin); one done call of alice's,
+    uploaded by her, whose transcript and file name try to inject markup."""
+    db = tmp_path / "calls.db"
+    with Store(db) as store:
+        add_users(store)
+        hostile = {**CONCRETE_PUSH, "turns": [*CONCRETE_PUSH["turns"],
+                                              {"speaker": "customer", "text": '<script>alert("pwned")</script> bye', "start": 13.0, "end": 14.0}]}
+        call_id = add_done_call(store, text_analyzer, hostile, "alice", tmp_path / "web" / "reports", source="alice-1.json",
+                                uploader="alice", label='<img src=x onerror=alert(1)>.mp3')
+    config = WebConfig(db=db, data_dir=tmp_path / "web", start_worker=False, max_upload_bytes=400_000, uploads_per_hour=5)
+    return {"config": config, "call_id": call_id, "db": db, "tmp": tmp_path}
+
+
+def client_for(web, **overrides) -> TestClient:
+    config = web["config"] if not overrides else WebConfig(**{**web["config"].__dict__, **overrides})
+    return TestClient(create_app(config))
+
+
+def test_every_page_but_sign_in_needs_a_session(web):
+    call = web["call_id"]
+    with client_for(web) as client:
+        for path in ["/", "/calls", "/dashboard", "/team", f"/calls/{call}", f"/calls/{call}/report",
+                     f"/calls/{call}/audio", "/feedback.jsonl"]:
+            response = client.get(path, follow_redirects=False)
+            assert response.status_code == 303, path
+            assert response.headers["location"].startswith("/signin?next="), path
+        assert client.get("/api/calls").status_code == 401
+        assert client.post("/uploads", content=b"x", headers={"X-CSRF-Token": "x"}).status_code == 401
+        assert client.get("/signin").status_code == 200
+        # after signing in, the page asked for first is where the browser lands
+        response = client.get(f"/calls/{call}", follow_redirects=False)
+        target = response.headers["location"].split("next=")[1]
+        page = client.get("/signin?next=" + target)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        next_value = re.search(r'name="next" value="([^"]+)"', page.text).group(1)
+        response = client.post("/signin", data={"name": "alice", "password": PASSWORDS["alice"], "csrf_token": token,
+                                                "next": next_value}, follow_redirects=False)
+        assert response.headers["location"] == f"/calls/{call}"
+
+
+def test_sign_in_cookie_flags_wrong_password_and_sign_out(web):
+    with client_for(web) as client:
+        page = client.get("/signin")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        wrong = client.post("/signin", data={"name": "alice", "password": "nope", "csrf_token": token})
+        assert wrong.status_code == 401 and "Wrong name or password" in wrong.text
+        unknown = client.post("/signin", data={"name": "mallory", "password": "nope", "csrf_token": token})
+        assert unknown.status_code == 401 and "Wrong name or password" in unknown.text
+        response = client.post("/signin", data={"name": "alice", "password": PASSWORDS["alice"], "csrf_token": token},
+                               follow_redirects=False)
+        cookie = response.headers["set-cookie"]
+        assert "cc_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+        assert "Secure" not in cookie  # plain http://127.0.0.1 (docs/web.md: --secure-cookies behind HTTPS)
+        session_token = client.cookies.get("cc_session")
+        csrf = csrf_of(client)
+        assert client.get("/calls").status_code == 200
+        out = client.post("/signout", data={"csrf_token": csrf}, follow_redirects=False)
+        assert out.status_code == 303 and out.headers["location"] == "/signin"
+    # the old cookie is worthless: the session row is gone
+    with client_for(web) as replay:
+        replay.cookies.set("cc_session", session_token)
+        assert replay.get("/calls", follow_redirects=False).status_code == 303
+    with client_for(web, secure_cookies=True) as client:
+        page = client.get("/signin")
+        assert "Secure" in page.headers["set-cookie"]
+
+
+def test_passwords_are_stored_as_argon2_hashes(web):
+    with Store(web["db"]) as store:
+        hashes = [row[0] for row in store.db.execute("SELECT password_hash FROM users")]
+    assert hashes and all(h.startswith("$argon2id$") for h in hashes)
+    assert not any(password in h for h in hashes for password in PASSWORDS.values())
+
+
+def test_repeated_wrong_passwords_are_throttled(web):
+    with client_for(web) as client:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/signin").text).group(1)
+        codes = [client.post("/signin", data={"name": "bob", "password": f"guess{i}", "csrf_token": token}).status_code
+                 for i in range(11)]
+        assert codes[:10] == [401] * 10 and codes[10] == 429
+        # even the right password waits now
+        assert client.post("/signin", data={"name": "bob", "password": PASSWORDS["bob"], "csrf_token": token}).status_code == 429
+
+
+def test_every_post_without_the_csrf_token_is_rejected(web):
+    app = create_app(web["config"])
+    posts = sorted({route.path for route in app.routes if "POST" in getattr(route, "methods", set())})
+    assert posts == ["/calls/{call_id}/feedback", "/signin", "/signout", "/uploads"]  # a new form must join this test
+    call = web["call_id"]
+    with TestClient(app) as client:
+        # sign-in: the form token must match the sign-in cookie
+        client.get("/signin")
+        for bad in ({}, {"csrf_token": "forged"}):
+            response = client.post("/signin", data={"name": "alice", "password": PASSWORDS["alice"], **bad})
+            assert response.status_code == 403 and "security token" in response.text
+        for name in ("alice", "carol"):
+            client.cookies.clear()
+            csrf = sign_in(client, name)
+            for bad in ({}, {"csrf_token": "forged"}):
+                assert client.post("/signout", data=bad).status_code == 403
+                assert client.post(f"/calls/{call}/feedback", data={"finding": "meeting.pushed", "verdict": "wrong", **bad}).status_code == 403
+                headers = {"X-CSRF-Token": bad["csrf_token"]} if bad else {}
+                assert client.post("/uploads", content=SAMPLE.read_bytes(), headers=headers).status_code == 403
+            assert client.get("/calls" if name == "alice" else "/dashboard").status_code == 200  # still signed in
+            assert csrf
+    with Store(web["db"]) as store:
+        assert store.db.execute("SELECT COUNT(*) FROM feedback").fetchone()[0] == 0
+        assert store.db.execute("SELECT COUNT(*) FROM uploads WHERE status = 'accepted'").fetchone()[0] == 1  # the fixture's
+
+
+def test_a_rep_never_sees_another_reps_calls(web):
+    call = web["call_id"]
+    with client_for(web) as client:
+        sign_in(client, "bob")
+        for path in [f"/calls/{call}", f"/calls/{call}/report", f"/calls/{call}/audio"]:
+            response = client.get(path)
+            assert response.status_code == 403, path
+            assert "belongs to another rep" in response.text and "Traceback" not in response.text
+        assert client.get("/api/calls").json() == {"calls": []}
+        assert call not in client.get("/calls").text
+        assert client.get("/dashboard").status_code == 403
+        assert client.get("/team").status_code == 403
+        assert client.get("/feedback.jsonl").status_code == 403
+        assert client.get("/calls/0123456789abcdef").status_code == 404
+        assert client.get("/calls/../../etc/passwd").status_code == 404
+    with client_for(web) as client:
+        csrf = sign_in(client, "alice")
+        assert client.get(f"/calls/{call}").status_code == 200
+        assert client.get(f"/calls/{call}/report").status_code == 200
+        assert [c["call_id"] for c in client.get("/api/calls").json()["calls"]] == [call]
+        # a rep cannot judge findings, not even on their own call
+        assert client.post(f"/calls/{call}/feedback", data={"csrf_token": csrf, "finding": "meeting.pushed", "verdict": "wrong"}).status_code == 403
+    with client_for(web) as client:
+        sign_in(client, "carol")
+        assert client.get(f"/calls/{call}").status_code == 200
+        assert call in client.get("/dashboard").text
+
+
+def test_script_injection_is_rendered_inert(web):
+    call = web["call_id"]
+    with client_for(web) as client:
+        sign_in(client, "carol")
+        report = client.get(f"/calls/{call}/report")
+        assert report.status_code == 200
+        assert '&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;' in report.text or "&lt;script&gt;alert(" in report.text
+        assert '<script>alert("pwned")' not in report.text
+        # the page's own inline script is allowed by hash, nothing else
+        csp = report.headers["content-security-policy"]
+        assert "'sha256-" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+        for path in ["/dashboard", f"/calls/{call}"]:
+            page = client.get(path)
+            assert "<img src=x" not in page.text and "&lt;img src=x onerror=alert(1)&gt;.mp3" in page.text, path
+            assert "script-src 'self'" in page.headers["content-security-policy"]
+        team = client.get("/team")
+        assert team.status_code == 200 and "<script" not in team.text
+    with client_for(web) as client:
+        sign_in(client, "alice")
+        assert "&lt;img src=x onerror=alert(1)&gt;.mp3" in client.get("/calls").text
+
+
+def upload(client, csrf: str, data, name: str = "call.mp3", **headers):
+    return client.post("/uploads", content=data, headers={"X-CSRF-Token": csrf, "X-Filename": name, **headers})
+
+
+def stored_files(web) -> list[Path]:
+    folder = web["config"].uploads_dir
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def test_an_upload_is_queued_under_a_server_chosen_name(web):
+    with client_for(web) as client:
+        csrf = sign_in(client, "alice")
+        response = upload(client, csrf, SAMPLE.read_bytes(), name="..%2F..%2F..%2Fetc%2Fpasswd.mp3")
+        assert response.status_code == 201, response.text
+        body = response.json()
+        assert body["name"] == "passwd.mp3" and body["status"] == "queued" and not body["duplicate"]
+        again = upload(client, csrf, SAMPLE.read_bytes(), name="copy.mp3")
+        assert again.json()["duplicate"] is True and again.json()["call_id"] == body["call_id"]
+    files = stored_files(web)
+    assert [f.name for f in files] == [f"{__import__('hashlib').sha256(SAMPLE.read_bytes()).hexdigest()}.mp3"]
+    assert not (web["tmp"] / "etc").exists()
+    with Store(web["db"]) as store:
+        row = store.call(body["call_id"])
+        assert row.status == "queued" and row.rep == "alice" and row.source == str(files[0])
+        task = next_task(store)
+        assert task is not None and task.call_id == body["call_id"]
+        assert task.report_path == str(web["config"].reports_dir / body["call_id"])
+
+
+def test_oversized_uploads_are_refused_before_filling_the_disk(web):
+    big = SAMPLE.read_bytes() * 3  # ~510 KB, over the 400 KB limit
+    with client_for(web) as client:
+        csrf = sign_in(client, "alice")
+        declared = upload(client, csrf, big)
+        assert declared.status_code == 413 and "too large" in declared.json()["error"]
+
+        def chunks():  # no Content-Length: the limit is enforced while streaming
+            for start in range(0, len(big), 65536):
+                yield big[start:start + 65536]
+
+        streamed = upload(client, csrf, chunks())
+        assert streamed.status_code == 413
+        page = client.post("/uploads", content=big, headers={"X-CSRF-Token": csrf, "Accept": "text/html"})
+        assert page.status_code == 413
+    assert stored_files(web) == []
+    with Store(web["db"]) as store:
+        reasons = [r[0] for r in store.db.execute("SELECT reason FROM uploads WHERE status = 'rejected'")]
+    assert len(reasons) == 3 and all("too large" in r for r in reasons)
+
+
+def test_non_audio_is_refused_by_content(web, tmp_path):
+    with client_for(web) as client:
+        csrf = sign_in(client, "alice")
+        text = upload(client, csrf, b"just some notes about the call\n" * 50, name="notes.mp3")
+        assert text.status_code == 415 and "not a recording" in text.json()["error"]
+        png = upload(client, csrf, bytes.fromhex("89504e470d0a1a0a") + b"\0" * 200, name="photo.m4a")
+        assert png.status_code == 415
+        empty = upload(client, csrf, b"", name="empty.wav")
+        assert empty.status_code == 400
+    assert stored_files(web) == []
+
+
+def test_uploads_per_user_are_rate_limited(web):
+    with client_for(web, uploads_per_hour=3) as client:  # alice uploaded the fixture's call just now: 1 of 3
+        csrf = sign_in(client, "alice")
+        assert upload(client, csrf, b"not audio").status_code == 415  # refused attempts count too
+        assert upload(client, csrf, SAMPLE.read_bytes()).status_code == 201
+        limited = upload(client, csrf, SAMPLE.read_bytes())
+        assert limited.status_code == 429 and "too many uploads" in limited.json()["error"]
+        client.cookies.clear()
+        csrf = sign_in(client, "bob")  # per user
+        assert upload(client, csrf, SAMPLE.read_bytes()).status_code == 201
+
+
+def test_coaches_do_not_upload_and_errors_are_short_pages(web):
+    with client_for(web) as client:
+        csrf = sign_in(client, "carol")
+        assert upload(client, csrf, SAMPLE.read_bytes()).status_code == 403
+        bad = client.get("/dashboard?from=yesterday")
+        assert bad.status_code == 400 and "must be a date" in bad.text and "Traceback" not in bad.text
+        assert client.get("/nowhere").status_code == 404
+        assert client.get("/dashboard?flag=distracted").status_code == 200
+    with client_for(web) as client:
+        page = client.get("/signin?next=//evil.example/x")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        response = client.post("/signin", data={"name": "alice", "password": PASSWORDS["alice"], "csrf_token": token,
+                                                "next": "//evil.example/x"}, follow_redirects=False)
+        assert response.headers["location"] == "/"  # no open redirect
+
+
+def test_expired_sessions_and_disabled_users_are_signed_out(web):
+    from pipeline.web import accounts
+
+    with client_for(web) as client:
+        sign_in(client, "alice")
+        with Store(web["db"]) as store:
+            store.db.execute("UPDATE web_sessions SET expires_at = ?", (time.time() - 1,))
+        assert client.get("/calls", follow_redirects=False).status_code == 303
+        sign_in(client, "alice")
+        with Store(web["db"]) as store:
+            accounts.set_disabled(store, "alice", True)
+        assert client.get("/calls", follow_redirects=False).status_code == 303
