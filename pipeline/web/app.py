@@ -240,6 +240,10 @@ def create_app(config: WebConfig) -> FastAPI:
         response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="lax",
                             secure=config.secure_cookies)
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
     # ----------------------------------------------------------------------------------- sign-in
 
     @app.get("/signin")
@@ -386,10 +390,12 @@ def create_app(config: WebConfig) -> FastAPI:
             session = current(request, store)
             row = call_row(store, session, call_id)
             report = store.report(call_id)
+            label = name_of(row, display_names(store))
         if report is None:
             raise Refused(404, "this call has no report yet")
         audio = f"/calls/{call_id}/audio" if row.kind == "audio" and Path(row.source).is_file() else None
-        html = render_html(report, audio)
+        # The reader knows the call by its file name, not by where the server keeps it.
+        html = render_html(report.model_copy(update={"source": label}), audio)
         csp = (f"default-src 'none'; script-src {_script_hashes(html)}; style-src 'unsafe-inline'; img-src data:; "
                "media-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
         return HTMLResponse(html, headers={"Content-Security-Policy": csp})

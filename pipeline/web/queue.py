@@ -60,7 +60,9 @@ def worker_main(config: WorkerConfig, poll_s: float, parent_pid: int) -> None:
     """The worker process: load the pipeline once, then analyse queued uploads one at a time, forever."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
     _die_with_parent(parent_pid)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s callcoach worker: %(message)s")
+    # Warnings from the pipeline's libraries, plus one line per analysed call from this module.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s callcoach worker: %(message)s")
+    log.setLevel(logging.INFO)
     init_worker(config)
     store = Store(config.db)
     while True:
