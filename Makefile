@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAMPLE ?= samples/zh_concrete_visit_accepted.mp3
 
-.PHONY: setup demo test lint eval bench clean
+.PHONY: setup demo test lint eval bench serve screenshots clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,14 @@ eval: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_analyze.py
+
+# The web app on http://127.0.0.1:8000/ with a store under out/web (add users: callcoach users add NAME --role rep --db out/web/callcoach.db).
+serve: setup
+	$(BIN)/callcoach serve --db out/web/callcoach.db
+
+# Refresh docs/screenshots from the browser test (needs chromium).
+screenshots: setup
+	CALLCOACH_REQUIRE_BROWSER=1 CALLCOACH_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/test_web_e2e.py
 
 clean:
 	rm -rf out .pytest_cache

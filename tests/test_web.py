@@ -291,3 +291,42 @@ def test_expired_sessions_and_disabled_users_are_signed_out(web):
         with Store(web["db"]) as store:
             accounts.set_disabled(store, "alice", True)
         assert client.get("/calls", follow_redirects=False).status_code == 303
+
+
+def test_the_supervisor_restarts_a_dead_worker_and_fails_a_file_that_kills_it_twice(web):
+    """The worker process is real (spawned, pipeline imported; Whisper loads only for a recording, so it
+    stays idle here). A claim it holds when it is killed counts as a crash of that file."""
+    import os
+    import signal
+
+    from pipeline import __version__
+    from pipeline.store import CRASHES_BEFORE_FAILED, DiscoveredCall, Owner, _process_start
+    from pipeline.web.queue import QueueSupervisor
+    from tests.web_helpers import pid_gone, wait_for
+
+    supervisor = QueueSupervisor(web["config"])
+    supervisor.start()
+    try:
+        with Store(web["db"]) as store:
+            store.enqueue([DiscoveredCall("feedfacefeedface", "f" * 64, "/nowhere/poison.mp3", "audio", "alice",
+                                          "2026-11-20", None, str(web["tmp"] / "poison"))], __version__, "base")
+        for crash in range(1, CRASHES_BEFORE_FAILED + 1):
+            process = supervisor.process
+            wait_for(lambda p=process: p.is_alive() and _process_start(p.pid), 30, "the worker to start")
+            with Store(web["db"]) as store:  # as if the worker had claimed the file and then crashed on it
+                assert store.claim("feedfacefeedface", Owner(process.pid, Owner.current().host, _process_start(process.pid)),
+                                   supervisor.run_id)
+            os.kill(process.pid, signal.SIGKILL)
+            wait_for(lambda p=process: pid_gone(p.pid), 30, "the worker to die")
+            wait_for(lambda c=crash, p=process: supervisor.restarts == c and supervisor.process is not p, 30, "a restart")
+            with Store(web["db"]) as store:
+                row = store.call("feedfacefeedface")
+            if crash < CRASHES_BEFORE_FAILED:
+                assert (row.status, row.crashes) == ("queued", crash)
+        assert row.status == "failed" and "worker process died" in row.error
+        assert supervisor.process.is_alive()
+    finally:
+        supervisor.stop()
+    assert not supervisor.process.is_alive()
+    with Store(web["db"]) as store:
+        assert store.runs()[-1]["status"] == "finished"

@@ -48,7 +48,7 @@ def chromium():
         _unavailable("no Chromium found (apt-get install chromium, or set CALLCOACH_CHROMIUM)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=path, headless=True,
-                                             args=["--autoplay-policy=no-user-gesture-required"])
+                                             args=["--autoplay-policy=no-user-gesture-required", "--disable-dev-shm-usage"])
         yield browser
         browser.close()
 
@@ -100,6 +100,15 @@ def test_rep_uploads_coach_reviews_export_has_it(chromium, tmp_path, shots):
         assert page.get_attribute(".upload-item progress", "value") == "100"
         row = page.locator("#calls-body tr[data-call]")
         assert row.count() == 1 and SAMPLE.name in row.inner_text()
+        # Dropping a text file renamed .mp3 onto the drop zone: refused by content, said in the list.
+        dropped = page.evaluate_handle(
+            """() => { const data = new DataTransfer();
+                       data.items.add(new File(["minutes of the meeting, not a recording"], "notes.mp3", {type: "audio/mpeg"}));
+                       return data; }"""
+        )
+        page.dispatch_event("#dropzone", "drop", {"dataTransfer": dropped})
+        page.wait_for_selector(".upload-item.failed")
+        assert "refused (415)" in page.inner_text(".upload-item.failed .state")
         page.screenshot(path=shots / "02-rep-upload.png")
         page.wait_for_selector("#calls-body .status-done", timeout=300_000)  # the list refreshes itself
         page.screenshot(path=shots / "03-rep-calls.png")
@@ -155,7 +164,8 @@ def test_rep_uploads_coach_reviews_export_has_it(chromium, tmp_path, shots):
         context.close()
         server.stop()
 
-    assert errors == []  # no JavaScript errors or CSP violations on any page
+    # No JavaScript errors or CSP violations on any page (the refused drop logs its 415 response).
+    assert [e for e in errors if "status of 415" not in e] == []
     exported = [json.loads(line) for line in callcoach("feedback", "export", "--db", str(db)).stdout.splitlines()]
     assert [line["id"] for line in exported] == [call_id]
     judgements = {j["finding"]: j for j in exported[0]["feedback"]}

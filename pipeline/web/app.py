@@ -37,6 +37,7 @@ from fastapi.responses import (
 )
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipeline import feedback as fb
@@ -260,6 +261,8 @@ def create_app(config: WebConfig) -> FastAPI:
         if not expected or not secrets.compare_digest(form.get("csrf_token", ""), expected):
             raise Refused(403, "the sign-in form's security token is missing or out of date: reload the page")
         name, password = form.get("name", "").strip(), form.get("password", "")
+        if len(signin_failures) > 10_000:  # names tried at random must not grow this forever
+            signin_failures.clear()
         recent = [t for t in signin_failures.get(name, []) if t > time.time() - 600]
         if len(recent) >= SIGNIN_FAILURES_PER_10_MIN:
             raise Refused(429, "too many failed sign-ins for this name; wait ten minutes")
@@ -357,8 +360,7 @@ def create_app(config: WebConfig) -> FastAPI:
         received = None
         try:
             received = await uploads.receive(request.stream(), config)
-            with Store(config.db) as store:
-                accepted = uploads.accept(store, session.user, received, label, config)
+            accepted = await run_in_threadpool(_accept_upload, config, session.user, received, label)
         except uploads.UploadRejected as rejected:
             with Store(config.db) as store:
                 uploads.record_rejection(store, session.user, label, received.size if received else None, rejected.reason)
@@ -503,6 +505,12 @@ def create_app(config: WebConfig) -> FastAPI:
                                  headers={"Content-Disposition": 'attachment; filename="callcoach-feedback.jsonl"'})
 
     return app
+
+
+def _accept_upload(config: WebConfig, user: accounts.User, received: uploads.Received, label: str) -> uploads.Accepted:
+    """Sniffing (a decode) and hashing work off the event loop, so other requests are not held up."""
+    with Store(config.db) as store:
+        return uploads.accept(store, user, received, label, config)
 
 
 def _relink_team(html: str, rows: list[CallRow], page_dir: Path) -> str:
