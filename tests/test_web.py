@@ -121,7 +121,7 @@ def test_every_post_without_the_csrf_token_is_rejected(web):
     with TestClient(app) as client:
         # sign-in: the form token must match the sign-in cookie
         client.get("/signin")
-        for bad in ({}, {"csrf_token": "forged"}):
+        for bad in ({}, {"csrf_token": "forged"}, {"csrf_token": "größer"}):
             response = client.post("/signin", data={"name": "alice", "password": PASSWORDS["alice"], **bad})
             assert response.status_code == 403 and "security token" in response.text
         for name in ("alice", "carol"):
@@ -132,6 +132,8 @@ def test_every_post_without_the_csrf_token_is_rejected(web):
                 assert client.post(f"/calls/{call}/feedback", data={"finding": "meeting.pushed", "verdict": "wrong", **bad}).status_code == 403
                 headers = {"X-CSRF-Token": bad["csrf_token"]} if bad else {}
                 assert client.post("/uploads", content=SAMPLE.read_bytes(), headers=headers).status_code == 403
+            # a token that is not even ASCII is refused the same way (not a server error)
+            assert client.post("/signout", data={"csrf_token": "größer"}).status_code == 403
             assert client.get("/calls" if name == "alice" else "/dashboard").status_code == 200  # still signed in
             assert csrf
     with Store(web["db"]) as store:

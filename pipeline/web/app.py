@@ -17,11 +17,9 @@ import base64
 import hashlib
 import json
 import logging
-import os
 import re
 import secrets
 import time
-from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -45,7 +43,7 @@ from pipeline.errors import CallcoachError
 from pipeline.report.render import AUDIO_MIME, mmss, render_html
 from pipeline.store import CallRow, Store
 from pipeline.team import render_team_html
-from pipeline.web import accounts, uploads
+from pipeline.web import accounts, listing, uploads
 from pipeline.web.access import CALL_ID, can_see, display_names, name_of, visible_calls
 from pipeline.web.config import WebConfig
 from pipeline.web.queue import QueueSupervisor
@@ -60,19 +58,7 @@ APP_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
     "frame-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'self'; object-src 'none'"
 )
-FLAGS = {
-    "": "any",
-    "pushed": "pushed for a meeting",
-    "not_pushed": "did not push",
-    "vague": "vague push",
-    "downgraded": "downgraded",
-    "distracted": "customer distracted",
-    "not_adapted": "distracted, rep did not adapt",
-    "unreviewed": "not reviewed yet",
-    "reviewed": "reviewed",
-    "failed": "failed",
-    "pending": "queued or processing",
-}
+
 
 
 class SignInRequired(Exception):
@@ -145,12 +131,8 @@ def create_app(config: WebConfig) -> FastAPI:
 
     # ----------------------------------------------------------------------------------- plumbing
 
-    def open_store() -> Iterator[Store]:
-        store = Store(config.db, create=False)
-        try:
-            yield store
-        finally:
-            store.close()
+    def open_store() -> Store:
+        return Store(config.db, create=False)
 
     def page(template: str, status: int = 200, session: accounts.Session | None = None, **context) -> HTMLResponse:
         html = templates.get_template(template).render(session=session, user=session.user if session else None, **context)
@@ -164,7 +146,7 @@ def create_app(config: WebConfig) -> FastAPI:
 
     def check_csrf(request: Request, session: accounts.Session, form: dict | None = None) -> None:
         sent = (form or {}).get("csrf_token") or request.headers.get("x-csrf-token") or ""
-        if not secrets.compare_digest(str(sent), session.csrf_token):
+        if not secrets.compare_digest(str(sent).encode(), session.csrf_token.encode()):
             raise Refused(403, "the form's security token is missing or out of date: reload the page and try again")
 
     async def small_form(request: Request) -> dict:
@@ -200,7 +182,7 @@ def create_app(config: WebConfig) -> FastAPI:
     def refusal(request: Request, status: int, reason: str) -> Response:
         if _wants_json(request):
             return JSONResponse({"error": reason}, status_code=status)
-        with Store(config.db) as store:
+        with open_store() as store:
             session = accounts.session_of(store, request.cookies.get(SESSION_COOKIE))
         return page("error.html.j2", status=status, session=session, status_code=status, reason=reason)
 
@@ -258,7 +240,7 @@ def create_app(config: WebConfig) -> FastAPI:
     async def signin(request: Request) -> Response:
         form = await small_form(request)
         expected = request.cookies.get(SIGNIN_COOKIE) or ""
-        if not expected or not secrets.compare_digest(form.get("csrf_token", ""), expected):
+        if not expected or not secrets.compare_digest(form.get("csrf_token", "").encode(), expected.encode()):
             raise Refused(403, "the sign-in form's security token is missing or out of date: reload the page")
         name, password = form.get("name", "").strip(), form.get("password", "")
         if len(signin_failures) > 10_000:  # names tried at random must not grow this forever
@@ -266,7 +248,7 @@ def create_app(config: WebConfig) -> FastAPI:
         recent = [t for t in signin_failures.get(name, []) if t > time.time() - 600]
         if len(recent) >= SIGNIN_FAILURES_PER_10_MIN:
             raise Refused(429, "too many failed sign-ins for this name; wait ten minutes")
-        with Store(config.db) as store:
+        with open_store() as store:
             user = accounts.authenticate(store, name, password)
             if user is None:
                 signin_failures[name] = [*recent, time.time()]
@@ -283,7 +265,7 @@ def create_app(config: WebConfig) -> FastAPI:
     @app.post("/signout")
     async def signout(request: Request) -> Response:
         form = await small_form(request)
-        with Store(config.db) as store:
+        with open_store() as store:
             session = current(request, store)
             check_csrf(request, session, form)
             accounts.close_session(store, request.cookies.get(SESSION_COOKIE))
@@ -295,56 +277,31 @@ def create_app(config: WebConfig) -> FastAPI:
 
     @app.get("/")
     def home(request: Request) -> Response:
-        for store in open_store():
+        with open_store() as store:
             session = current(request, store)
         return RedirectResponse("/dashboard" if session.user.is_coach else "/calls", status_code=303)
 
-    def call_entries(store: Store, rows: list[CallRow]) -> list[dict]:
-        names = display_names(store)
-        reviewed = dict(store.db.execute("SELECT call_id, COUNT(*) FROM feedback GROUP BY call_id").fetchall())
-        return [
-            {
-                "call_id": row.call_id,
-                "name": name_of(row, names),
-                "rep": row.rep or "—",
-                "date": row.call_date or "—",
-                "status": row.status,
-                "error": row.error,
-                "duration": mmss(row.duration_s) if row.duration_s else "—",
-                "pushed": row.meeting_pushed,
-                "concrete": row.concrete,
-                "outcome": row.outcome,
-                "downgraded": row.downgraded,
-                "distracted": row.distracted,
-                "adapted": row.adapted,
-                "score": f"{row.score * 100:.0f}" if row.score is not None else "—",
-                "judgements": reviewed.get(row.call_id, 0),
-                "href": f"/calls/{row.call_id}",
-            }
-            for row in rows
-        ]
-
     @app.get("/calls")
     def my_calls(request: Request) -> Response:
-        for store in open_store():
+        with open_store() as store:
             session = current(request, store)
             if session.user.is_coach:
                 return RedirectResponse("/dashboard", status_code=303)
-            entries = call_entries(store, visible_calls(store, session.user))
+            entries = listing.entries(store, visible_calls(store, session.user))
             used = uploads.uploads_in_last_hour(store, session.user)
         return page("calls.html.j2", session=session, calls=entries, max_mb=config.max_upload_bytes // (1024 * 1024),
                     uploads_left=max(0, config.uploads_per_hour - used))
 
     @app.get("/api/calls")
     def calls_json(request: Request) -> Response:
-        for store in open_store():
+        with open_store() as store:
             session = current(request, store)
-            entries = call_entries(store, visible_calls(store, session.user))
+            entries = listing.entries(store, visible_calls(store, session.user))
         return JSONResponse({"calls": entries})
 
     @app.post("/uploads")
     async def upload(request: Request) -> Response:
-        with Store(config.db) as store:
+        with open_store() as store:
             session = current(request, store)
             check_csrf(request, session)
             if not session.user.can_upload:
@@ -362,7 +319,7 @@ def create_app(config: WebConfig) -> FastAPI:
             received = await uploads.receive(request.stream(), config)
             accepted = await run_in_threadpool(_accept_upload, config, session.user, received, label)
         except uploads.UploadRejected as rejected:
-            with Store(config.db) as store:
+            with open_store() as store:
                 uploads.record_rejection(store, session.user, label, received.size if received else None, rejected.reason)
             raise
         return JSONResponse(
@@ -375,10 +332,10 @@ def create_app(config: WebConfig) -> FastAPI:
 
     @app.get("/calls/{call_id}")
     def call_page(request: Request, call_id: str) -> Response:
-        for store in open_store():
+        with open_store() as store:
             session = current(request, store)
             row = call_row(store, session, call_id)
-            entry = call_entries(store, [row])[0]
+            entry = listing.entries(store, [row])[0]
             report = store.report(call_id) if row.status == "done" else None
             judged = fb.judgements(store, call_id)
         findings = fb.findings_of(report) if report else []
@@ -388,7 +345,7 @@ def create_app(config: WebConfig) -> FastAPI:
 
     @app.get("/calls/{call_id}/report")
     def call_report(request: Request, call_id: str) -> Response:
-        for store in open_store():
+        with open_store() as store:
             session = current(request, store)
             row = call_row(store, session, call_id)
             report = store.report(call_id)
@@ -404,7 +361,7 @@ def create_app(config: WebConfig) -> FastAPI:
 
     @app.get("/calls/{call_id}/audio")
     def call_audio(request: Request, call_id: str) -> Response:
-        for store in open_store():
+        with open_store() as store:
             session = current(request, store)
             row = call_row(store, session, call_id)
         source = Path(row.source)
@@ -417,7 +374,7 @@ def create_app(config: WebConfig) -> FastAPI:
     @app.post("/calls/{call_id}/feedback")
     async def judge(request: Request, call_id: str) -> Response:
         form = await small_form(request)
-        with Store(config.db) as store:
+        with open_store() as store:
             session = current(request, store)
             check_csrf(request, session, form)
             require_coach(session)
@@ -434,70 +391,46 @@ def create_app(config: WebConfig) -> FastAPI:
 
     # ----------------------------------------------------------------------------------- coach pages
 
-    def filtered(store: Store, rep: str, date_from: str, date_to: str, flag: str) -> list[CallRow]:
-        rows = store.calls()
-        reviewed = {r[0] for r in store.db.execute("SELECT DISTINCT call_id FROM feedback")}
-        tests = {
-            "pushed": lambda r: r.status == "done" and r.meeting_pushed,
-            "not_pushed": lambda r: r.status == "done" and r.meeting_pushed is False,
-            "vague": lambda r: r.status == "done" and r.meeting_pushed and not r.concrete,
-            "downgraded": lambda r: r.status == "done" and r.downgraded,
-            "distracted": lambda r: r.status == "done" and r.distracted,
-            "not_adapted": lambda r: r.status == "done" and r.distracted and r.adapted is False,
-            "unreviewed": lambda r: r.status == "done" and r.call_id not in reviewed,
-            "reviewed": lambda r: r.call_id in reviewed,
-            "failed": lambda r: r.status == "failed",
-            "pending": lambda r: r.status in ("queued", "processing"),
-        }
-        keep = tests.get(flag, lambda r: True)
-        return [
-            r for r in rows
-            if (not rep or r.rep == rep)
-            and (not date_from or (r.call_date or "") >= date_from)
-            and (not date_to or (r.call_date or "9999") <= date_to)
-            and keep(r)
-        ]
-
     def filter_values(request: Request) -> dict[str, str]:
         params = request.query_params
         values = {key: params.get(key, "").strip()[:64] for key in ("rep", "from", "to", "flag")}
         for key in ("from", "to"):
             if values[key] and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", values[key]):
                 raise Refused(400, f"'{key}' must be a date like 2024-05-31")
-        if values["flag"] not in FLAGS:
+        if values["flag"] not in listing.FLAGS:
             raise Refused(400, "unknown flag filter")
         return values
 
     @app.get("/dashboard")
     def dashboard(request: Request) -> Response:
-        for store in open_store():
+        with open_store() as store:
             session = current(request, store)
             require_coach(session)
             values = filter_values(request)
-            rows = filtered(store, values["rep"], values["from"], values["to"], values["flag"])
-            entries = sorted(call_entries(store, rows), key=lambda e: (e["date"], e["name"]), reverse=True)
+            rows = listing.filtered(store, values["rep"], values["from"], values["to"], values["flag"])
+            entries = sorted(listing.entries(store, rows), key=lambda e: (e["date"], e["name"]), reverse=True)
             reps = sorted({r.rep for r in store.calls() if r.rep} | {u.name for u in accounts.list_users(store) if u.role == "rep"})
         query = "&".join(f"{k}={quote(v)}" for k, v in values.items() if v)
-        return page("dashboard.html.j2", session=session, calls=entries, reps=reps, values=values, flags=FLAGS,
+        return page("dashboard.html.j2", session=session, calls=entries, reps=reps, values=values, flags=listing.FLAGS,
                     team_src="/team" + (f"?{query}" if query else ""))
 
     @app.get("/team")
     def team(request: Request) -> Response:
-        for store in open_store():
+        with open_store() as store:
             session = current(request, store)
             require_coach(session)
             values = filter_values(request)
-            rows = filtered(store, values["rep"], values["from"], values["to"], values["flag"])
+            rows = listing.filtered(store, values["rep"], values["from"], values["to"], values["flag"])
         html = render_team_html(rows, config.reports_dir / "team.html")
         # Link every call to its review page (not to report files), and open links in the whole window.
-        html = _relink_team(html, rows, config.reports_dir)
+        html = listing.relink_team(html, rows, config.reports_dir)
         csp = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; "
                "base-uri 'none'; form-action 'none'")
         return HTMLResponse(html, headers={"Content-Security-Policy": csp})
 
     @app.get("/feedback.jsonl")
     def feedback_export(request: Request) -> Response:
-        for store in open_store():
+        with open_store() as store:
             session = current(request, store)
             require_coach(session)
             lines = [json.dumps(line, ensure_ascii=False) + "\n" for line in fb.export_lines(store)]
@@ -509,30 +442,8 @@ def create_app(config: WebConfig) -> FastAPI:
 
 def _accept_upload(config: WebConfig, user: accounts.User, received: uploads.Received, label: str) -> uploads.Accepted:
     """Sniffing (a decode) and hashing work off the event loop, so other requests are not held up."""
-    with Store(config.db) as store:
+    with Store(config.db, create=False) as store:
         return uploads.accept(store, user, received, label, config)
-
-
-def _relink_team(html: str, rows: list[CallRow], page_dir: Path) -> str:
-    """The team page links each listed call to its report file (relative to ``page_dir``, as
-    ``pipeline.team`` computes it); in the web app, link the call's review page instead."""
-    by_href: dict[str, str] = {}
-    for row in rows:
-        for fmt in ("html", "md", "json"):
-            target = row.report_file(fmt)
-            if target is not None and target.exists():
-                href = quote(Path(os.path.relpath(target.resolve(), page_dir.resolve())).as_posix())
-                by_href.setdefault(href, row.call_id)
-                break
-
-    def relink(match: re.Match) -> str:
-        href = match.group(1)
-        if href.startswith("#"):
-            return match.group(0)
-        call_id = by_href.get(href)
-        return f'href="/calls/{call_id}" target="_top"' if call_id else 'href="#"'
-
-    return re.sub(r'href="([^"]*)"', relink, html)
 
 
 def _safe_next(target: str) -> str:
