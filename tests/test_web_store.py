@@ -1,0 +1,45 @@
+"""Schema v3 (the web app's tables) arrives by migration: a v2 store written by the batch keeps every
+row, and the batch's tables are untouched."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from pipeline.store import MIGRATIONS, SCHEMA_VERSION, Store
+from pipeline.web import accounts
+from pipeline.web.uploads import label_of
+
+
+def test_a_v2_store_gains_the_web_tables_and_keeps_its_calls(tmp_path):
+    path = tmp_path / "v2.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    old.execute("BEGIN")
+    for step in MIGRATIONS[:2]:  # exactly what a v2 callcoach created
+        step(old)
+    old.execute("PRAGMA user_version = 2")
+    old.execute(
+        "INSERT INTO calls (call_id, sha256, source, rep, call_date, status, updated_at) "
+        "VALUES ('aaaa', 'aaaa0', '/a/alice/x.mp3', 'alice', '2024-05-06', 'queued', 1.0)"
+    )
+    old.execute("COMMIT")
+    before = {row[0]: row[1] for row in old.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'")}
+    old.close()
+
+    with Store(path) as store:
+        assert SCHEMA_VERSION == 3 and store.schema_version == 3
+        tables = {row[0]: row[1] for row in store.db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'")}
+        assert {"users", "web_sessions", "uploads", "feedback"} <= set(tables)
+        assert {name: sql for name, sql in tables.items() if name in before} == before
+        assert store.call("aaaa").rep == "alice"
+        user = accounts.add_user(store, "alice", "rep", "long-enough-1")
+        assert accounts.authenticate(store, "alice", "long-enough-1") == user
+        assert accounts.authenticate(store, "alice", "wrong-password") is None
+        assert accounts.authenticate(store, "nobody", "long-enough-1") is None
+
+
+def test_upload_labels_are_names_not_paths():
+    assert label_of("../../etc/passwd") == "passwd"
+    assert label_of("C:\\Users\\alice\\call 1.mp3") == "call 1.mp3"
+    assert label_of("bell\x07\nname.mp3") == "bellname.mp3"
+    assert label_of("") == label_of(None) == "recording"
+    assert len(label_of("x" * 500 + ".mp3")) == 120
