@@ -266,8 +266,14 @@ def test_uploads_per_user_are_rate_limited(web):
 
 
 def test_coaches_do_not_upload_and_errors_are_short_pages(web):
+    with client_for(web) as client:  # an admin both uploads and coaches; "My calls" lists their own uploads
+        csrf = sign_in(client, "root")
+        mine = upload(client, csrf, SAMPLE.read_bytes(), name="root-call.mp3").json()["call_id"]
+        assert [c["call_id"] for c in client.get("/api/calls").json()["calls"]] == [mine]
+        assert "root-call.mp3" in client.get("/calls").text and web["call_id"] in client.get("/dashboard").text
     with client_for(web) as client:
         csrf = sign_in(client, "carol")
+        assert client.get("/calls", follow_redirects=False).headers["location"] == "/dashboard"
         assert upload(client, csrf, SAMPLE.read_bytes()).status_code == 403
         bad = client.get("/dashboard?from=yesterday")
         assert bad.status_code == 400 and "must be a date" in bad.text and "Traceback" not in bad.text

@@ -26,12 +26,11 @@ def can_see(store: Store, user: User, row: CallRow) -> bool:
     ).fetchone() is not None
 
 
-def visible_calls(store: Store, user: User) -> list[CallRow]:
-    """The calls a user may open (a rep: their own), newest first."""
-    rows = store.calls()
-    if not user.is_coach:
-        mine = uploaded_by(store, user)
-        rows = [row for row in rows if row.rep == user.name or row.call_id in mine]
+def own_calls(store: Store, user: User) -> list[CallRow]:
+    """A user's own calls (theirs by rep name, or uploaded by them), newest first. For a rep these are all
+    the calls they may open; coaches open every call (``can_see``)."""
+    mine = uploaded_by(store, user)
+    rows = [row for row in store.calls() if row.rep == user.name or row.call_id in mine]
     return sorted(rows, key=lambda r: (r.call_date or "", r.updated_at), reverse=True)
 
 

@@ -44,7 +44,7 @@ from pipeline.report.render import AUDIO_MIME, mmss, render_html
 from pipeline.store import CallRow, Store
 from pipeline.team import render_team_html
 from pipeline.web import accounts, listing, uploads
-from pipeline.web.access import CALL_ID, can_see, display_names, name_of, visible_calls
+from pipeline.web.access import CALL_ID, can_see, display_names, name_of, own_calls
 from pipeline.web.config import WebConfig
 from pipeline.web.queue import QueueSupervisor
 
@@ -249,7 +249,7 @@ def create_app(config: WebConfig) -> FastAPI:
         if len(recent) >= SIGNIN_FAILURES_PER_10_MIN:
             raise Refused(429, "too many failed sign-ins for this name; wait ten minutes")
         with open_store() as store:
-            user = accounts.authenticate(store, name, password)
+            user = await run_in_threadpool(_authenticate, config, name, password)  # argon2 takes a while on purpose
             if user is None:
                 signin_failures[name] = [*recent, time.time()]
                 response = page("signin.html.j2", status=401, signin_token=expected, next=_safe_next(form.get("next", "/")),
@@ -285,9 +285,9 @@ def create_app(config: WebConfig) -> FastAPI:
     def my_calls(request: Request) -> Response:
         with open_store() as store:
             session = current(request, store)
-            if session.user.is_coach:
+            if not session.user.can_upload:  # a coach has no calls of their own
                 return RedirectResponse("/dashboard", status_code=303)
-            entries = listing.entries(store, visible_calls(store, session.user))
+            entries = listing.entries(store, own_calls(store, session.user))
             used = uploads.uploads_in_last_hour(store, session.user)
         return page("calls.html.j2", session=session, calls=entries, max_mb=config.max_upload_bytes // (1024 * 1024),
                     uploads_left=max(0, config.uploads_per_hour - used))
@@ -296,7 +296,7 @@ def create_app(config: WebConfig) -> FastAPI:
     def calls_json(request: Request) -> Response:
         with open_store() as store:
             session = current(request, store)
-            entries = listing.entries(store, visible_calls(store, session.user))
+            entries = listing.entries(store, own_calls(store, session.user))
         return JSONResponse({"calls": entries})
 
     @app.post("/uploads")
@@ -438,6 +438,11 @@ def create_app(config: WebConfig) -> FastAPI:
                                  headers={"Content-Disposition": 'attachment; filename="callcoach-feedback.jsonl"'})
 
     return app
+
+
+def _authenticate(config: WebConfig, name: str, password: str) -> accounts.User | None:
+    with Store(config.db, create=False) as store:
+        return accounts.authenticate(store, name, password)
 
 
 def _accept_upload(config: WebConfig, user: accounts.User, received: uploads.Received, label: str) -> uploads.Accepted:
