@@ -34,8 +34,9 @@ def test_a_killed_server_resumes_its_queued_uploads_after_a_restart(tmp_path):
                 assert response.status_code == 201, response.text
                 call_ids.append(response.json()["call_id"])
         # Kill the server while the worker is analysing the first upload (the second still waits in the queue).
+        # Polled often: the claim covers loading Whisper and transcribing (seconds even on a fast machine).
         first = wait_for(lambda: statuses(db).get(call_ids[0], ("", None))[0] == "processing" and statuses(db)[call_ids[0]],
-                         120, "the worker to claim the first upload")
+                         120, "the worker to claim the first upload", interval_s=0.05)
         worker_pid = first[1]
         server.kill()
         wait_for(lambda: pid_gone(worker_pid), 30, "the worker process to die with the server")
