@@ -29,9 +29,16 @@ def test_committed_model_is_fitted_on_the_current_train_split(rows, committed):
         "train data changed: run `callcoach models prepare distraction` and commit pipeline/distraction_model.json"
     )
     assert committed["features"] == list(dm.FEATURES)
-    assert committed["C"] == refit["C"] and committed["threshold"] == refit["threshold"]
-    # Small float differences between machines are fine; a different fit is not.
-    assert np.allclose(committed["coef"], refit["coef"], atol=0.05)
+    # Float noise between machines may move a tie in the cross-validation; a different model may not.
+    assert abs(committed["cross_validation"]["f1"] - refit["cross_validation"]["f1"]) <= 0.01
+    stored = dm.load_model()
+    again = dm.DistractionModel(tuple(refit["mean"]), tuple(refit["scale"]), tuple(refit["coef"]), refit["intercept"],
+                                refit["threshold"])
+    agree = [
+        (stored.probability(row.features) >= stored.threshold) == (again.probability(row.features) >= again.threshold)
+        for row in rows
+    ]
+    assert sum(agree) >= 0.98 * len(rows)
 
 
 def test_cross_validated_on_both_text_and_audio_calls(committed):
