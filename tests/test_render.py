@@ -119,8 +119,10 @@ def zh_report(timed: bool = True) -> Report:
         distraction=Distraction(
             distracted=False,
             score=0.25,
+            threshold=0.4,
             rep_checked_availability=True,
             rep_adapted=None,
+            adapted_turn=None,
             signals=[
                 Signal(
                     kind="explicit_state",
@@ -195,8 +197,10 @@ def en_report() -> Report:
         distraction=Distraction(
             distracted=True,
             score=0.74,
+            threshold=0.4,
             rep_checked_availability=True,
             rep_adapted=False,
+            adapted_turn=None,
             signals=[
                 Signal(
                     kind="asked_to_repeat",

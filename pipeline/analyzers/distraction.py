@@ -1,34 +1,32 @@
 """Was the customer really listening, did the rep check first, and did he adapt?
 
-Text signals from the customer's turns and sound signals from ``acoustics`` are fused into one
-score: each signal has a weight (its chance, on its own, that the customer is distracted) and the
-score is the chance that at least one is right (noisy-OR), lowered by signs of engagement.
+Signals come from the customer's turns (cue rules, then a trained classifier for what the cues miss)
+and from ``acoustics`` (the customer's channel). Each signal is shown to the coach with its time and
+a detail; the decision comes from a logistic regression over call-level features of those signals
+(``pipeline.distraction_model``), fitted on the train split with its threshold chosen there.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
+from pipeline import text_models
 from pipeline.analyzers.call import Call
+from pipeline.distraction_model import FEATURES, load_model
 from pipeline.nlp import clauses, cue_labels
 from pipeline.report.schema import Distraction, Signal
 
-DISTRACTED_THRESHOLD = 0.5
-TEXT_SIGNALS = {  # cue label -> (signal kind, weight, detail zh, detail en)
-    "STATE_BUSY": ("explicit_state", 0.6, "客户说明自己在忙/不方便", "customer says they are busy or cannot talk"),
-    "GAME": ("side_activity", 0.5, "客户在玩游戏或做别的事", "customer is playing a game or doing something else"),
-    "REPEAT": ("asked_to_repeat", 0.45, "客户要求重复，没听清", "customer asks to repeat, did not catch it"),
-    "SIDE_TALK": ("talking_to_someone_else", 0.5, "客户在跟旁边的人说话", "customer talks to someone else"),
+# Customer-state kinds: cue label and classifier label that point to each, detail zh / en.
+STATE_KINDS = {
+    "explicit_state": ("STATE_BUSY", "busy", "客户说明自己在忙/不方便", "customer says they are busy or cannot talk"),
+    "asked_to_repeat": ("REPEAT", "not_heard", "客户要求重复，没听清", "customer asks to repeat, did not catch it"),
+    "talking_to_someone_else": ("SIDE_TALK", "side_talk", "客户在跟旁边的人说话", "customer talks to someone else"),
+    "side_activity": ("GAME", "side_activity", "客户在玩游戏或做别的事", "customer is playing a game or doing something else"),
 }
 BACKCHANNEL_STREAK = 3  # customer turns in a row that are only "嗯/好/对" or "uh huh/yeah"
-STREAK_WEIGHT = 0.55
-REPEATED_BACKCHANNEL_WEIGHT = 0.25  # "好好好，对对对" in one turn
-SLOW_RESPONSES_MIN = 2
-SLOW_RESPONSE_WEIGHT = 0.3
-NOISE_WEIGHTS = {"tonal": 0.3, "broadband": 0.2}
-ENGAGEMENT_DISCOUNT = 0.15  # per sharp customer question, at most 3
+SLOW_RESPONSES_MIN = 2  # one slow reply is thinking; two are a pattern worth showing
 AVAILABILITY_CHECK_WITHIN_REP_TURNS = 3
-ENDED_CALL_WEIGHT = 0.3  # the customer ends the call while the rep is still pitching
 NOT_MEASURED = {  # why a sound signal is missing, per language
     "text_only": ("声音信号：文字转写输入，没有录音", "sound signals: text-only input, no recording"),
     "no_customer_channel": (
@@ -44,8 +42,11 @@ _EN_BACKCHANNEL_WORDS = {
     "alright", "got", "it", "i", "see", "cool", "fine", "good", "great", "oh",
 }
 _QUESTION = re.compile(r"[?？吗嘛]|方不方便|可以不|行不|is now|good time|got a|have a")
+_OPEN_QUESTION = re.compile(r"什么|怎么|哪|多少|几|为什么|如何|\b(?:what|how|which|when|why|where|who)\b", re.IGNORECASE)
 _MEETING_OR_TIME = {"MEET_VISIT", "MEET_INVITE", "MEET_NEUTRAL", "MEET_GENERIC", "TIME"}
+_MEETING = {"MEET_VISIT", "MEET_INVITE", "MEET_NEUTRAL", "MEET_GENERIC"}
 _ZH_REPEATED = re.compile(r"([好对是嗯行])\1{1,}")
+_BACKGROUND_LABELS = {"tonal": ("音乐/游戏类声音", "music/game-like sound"), "broadband": ("噪声（交通/办公室）", "noise (traffic/office)")}
 
 
 def is_backchannel(text: str, language: str) -> bool:
@@ -56,106 +57,196 @@ def is_backchannel(text: str, language: str) -> bool:
     return bool(words) and len(words) <= 6 and all(w in _EN_BACKCHANNEL_WORDS for w in words)
 
 
-def _detail(language: str, zh: str, en: str) -> str:
+def _say(language: str, zh: str, en: str) -> str:
     return zh if language == "zh" else en
 
 
-def analyze(call: Call) -> Distraction:
-    transcript = call.transcript
-    language = transcript.language
-    turns = transcript.turns
-    signals: list[tuple[Signal, float]] = []
+def _customer_turns(call: Call):
+    for turn, doc in zip(call.transcript.turns, call.docs, strict=True):
+        if turn.speaker == "customer" or (turn.speaker == "unknown" and not call.roles_known):
+            yield turn, doc
 
-    def add(kind: str, weight: float, turn: int | None, start, end, detail: str) -> None:
-        signals.append((Signal(kind=kind, turn=turn, start=start, end=end, detail=detail), weight))
 
+def customer_state(text: str, labels: set[str], language: str) -> tuple[str | None, str | None, float]:
+    """(state kind the cue rules see, state kind the classifier is sure of, classifier confidence that
+    the turn is not engaged).
+
+    A turn counts with the rules' kind, else with the classifier's when it is at least
+    STATES.min_confidence sure; the graded confidence is a feature of its own. Cross-validation over the
+    train calls chose this (F1 0.978, against 0.962 for rule kinds only and 0.917 for the classifier
+    from 0.35): the written turns it learned from do not cover every way customers talk.
+    """
+    rule_kind = next((kind for kind, spec in STATE_KINDS.items() if spec[0] in labels), None)
+    cats = text_models.scores(text_models.STATES, text, language)
+    if not cats:
+        return rule_kind, None, 0.0
+    label = max(cats, key=cats.get)
+    sure_kind = None
+    if cats[label] >= text_models.STATES.min_confidence:
+        sure_kind = next((kind for kind, spec in STATE_KINDS.items() if spec[1] == label), None)
+    return rule_kind, sure_kind, 1.0 - cats["engaged"]
+
+
+@dataclass
+class Evidence:
+    """What the customer's turns and line showed, before any decision."""
+
+    signals: list[Signal] = field(default_factory=list)
+    state_turns: dict[str, int] = field(default_factory=dict)  # state kind -> customer turns showing it
+    max_not_engaged: float = 0.0
+    longest_streak: int = 0
+    customer_turns: int = 0
+    backchannel_turns: int = 0
+    short_answers_to_open_questions: int = 0
+    sharp_questions: int = 0
+    first_sign_turn: int | None = None
+
+    def add(self, kind: str, turn: int | None, start, end, detail: str) -> None:
+        self.signals.append(Signal(kind=kind, turn=turn, start=start, end=end, detail=detail))
+        if turn is not None and kind not in ("ended_call", "slow_responses"):
+            self.first_sign_turn = turn if self.first_sign_turn is None else min(self.first_sign_turn, turn)
+
+
+def _text_evidence(call: Call) -> Evidence:
+    language = call.transcript.language
+    turns = call.transcript.turns
+    evidence = Evidence()
     streak: list[int] = []
-    sharp_questions = 0
-    for turn, doc in zip(turns, call.docs, strict=True):
-        if turn.speaker != "customer" and not (turn.speaker == "unknown" and not call.roles_known):
-            continue
+
+    def close_streak() -> None:
+        evidence.longest_streak = max(evidence.longest_streak, len(streak))
+        if len(streak) >= BACKCHANNEL_STREAK:
+            first, last = turns[streak[0]], turns[streak[-1]]
+            quotes = "、".join(turns[i].text for i in streak[:4])
+            evidence.add(
+                "backchannel_streak", first.index, first.start, last.end,
+                _say(language, f"客户连续 {len(streak)} 次只回应附和词：{quotes}",
+                     f"{len(streak)} customer replies in a row were only acknowledgements: {quotes}"),
+            )
+
+    for turn, doc in _customer_turns(call):
+        evidence.customer_turns += 1
         labels = cue_labels(doc)
-        for cue, (kind, weight, zh, en) in TEXT_SIGNALS.items():
-            if cue in labels:
-                add(kind, weight, turn.index, turn.start, turn.end, f"{_detail(language, zh, en)}: “{turn.text}”")
-        if is_backchannel(turn.text, language):
+        rule_kind, sure_kind, not_engaged = customer_state(turn.text, labels, language)
+        evidence.max_not_engaged = max(evidence.max_not_engaged, not_engaged)
+        if rule_kind is not None:
+            evidence.state_turns[rule_kind] = evidence.state_turns.get(rule_kind, 0) + 1
+            _, _, zh, en = STATE_KINDS[rule_kind]
+            evidence.add(rule_kind, turn.index, turn.start, turn.end, f"{_say(language, zh, en)}: “{turn.text}”")
+        elif sure_kind is not None:
+            evidence.state_turns[sure_kind] = evidence.state_turns.get(sure_kind, 0) + 1
+            _, _, zh, en = STATE_KINDS[sure_kind]
+            evidence.add(
+                sure_kind, turn.index, turn.start, turn.end,
+                f"{_say(language, zh, en)}（措辞判断，{not_engaged:.0%}）: “{turn.text}”" if language == "zh"
+                else f"{en} (from the wording, {not_engaged:.0%}): “{turn.text}”",
+            )
+        previous = turns[turn.index - 1] if turn.index > 0 else None
+        backchannel = is_backchannel(turn.text, language)
+        if previous is not None and call.rep_side(previous) and _OPEN_QUESTION.search(previous.text) and (
+            "?" in previous.text or "？" in previous.text
+        ):
+            if backchannel or len(turn.text.strip()) <= 2:
+                evidence.short_answers_to_open_questions += 1
+        if backchannel:
+            evidence.backchannel_turns += 1
             streak.append(turn.index)
             if language == "zh" and len(_ZH_REPEATED.findall(turn.text)) >= 2:
-                add(
-                    "backchannel_repeat", REPEATED_BACKCHANNEL_WEIGHT, turn.index, turn.start, turn.end,
-                    _detail(language, f"连声附和，敷衍回应：“{turn.text}”", f"rapid-fire agreement: “{turn.text}”"),
+                evidence.add(
+                    "backchannel_repeat", turn.index, turn.start, turn.end,
+                    _say(language, f"连声附和，敷衍回应：“{turn.text}”", f"rapid-fire agreement: “{turn.text}”"),
                 )
         else:
-            if len(streak) >= BACKCHANNEL_STREAK:
-                _add_streak(add, call, streak)
+            close_streak()
             streak = []
-            is_question = "?" in turn.text or "？" in turn.text or "QUESTION_SHARP" in labels
-            if is_question and "QUESTION_SHARP" in labels and len(turn.text) >= 5:
-                sharp_questions += 1
-    if len(streak) >= BACKCHANNEL_STREAK:
-        _add_streak(add, call, streak)
+            if "QUESTION_SHARP" in labels and len(turn.text) >= 5:
+                evidence.sharp_questions += 1
+    close_streak()
     ended = _customer_ended_call(call)
     if ended is not None:
-        add(
-            "ended_call", ENDED_CALL_WEIGHT, ended.index, ended.start, ended.end,
-            _detail(language, f"销售还在介绍时客户结束了通话：“{ended.text}”", f"the customer ended the call mid-pitch: “{ended.text}”"),
+        evidence.add(
+            "ended_call", ended.index, ended.start, ended.end,
+            _say(language, f"销售还在介绍时客户结束了通话：“{ended.text}”", f"the customer ended the call mid-pitch: “{ended.text}”"),
         )
+    return evidence
 
-    not_measured: list[str] = []
+
+def _sound_evidence(call: Call, evidence: Evidence) -> tuple[dict[str, float], list[str]]:
+    """Sound signals into ``evidence``; returns the sound features and what could not be measured."""
+    language = call.transcript.language
+    turns = call.transcript.turns
     acoustics = call.acoustics
+    features = {"sound_measured": 0.0, "slow_replies": 0.0, "slow_reply_share": 0.0,
+                "tonal_noise_share": 0.0, "broadband_noise_share": 0.0, "interruptions": 0.0}
     if acoustics is None:
-        not_measured.append(_detail(language, *NOT_MEASURED["text_only"]))
-    else:
-        not_measured.extend(_detail(language, *NOT_MEASURED[code]) for code in acoustics.not_measured)
-        slow = acoustics.slow_responses
-        if len(slow) >= SLOW_RESPONSES_MIN:
-            first = min(slow)
-            add(
-                "slow_responses", SLOW_RESPONSE_WEIGHT, first, turns[first].start, turns[first].end,
-                _detail(
-                    language,
-                    f"客户有 {len(slow)} 次停顿超过 2.5 秒才回答（最长 {max(slow.values()):.1f} 秒）",
-                    f"{len(slow)} replies came after more than 2.5 s (longest {max(slow.values()):.1f} s)",
-                ),
-            )
-        for span in acoustics.noisy_spans:
-            label = {"tonal": ("音乐/游戏类声音", "music/game-like sound"), "broadband": ("噪声（交通/办公室）", "noise (traffic/office)")}
-            add(
-                "background_sound", NOISE_WEIGHTS[span.kind], None, span.start_s, span.end_s,
-                _detail(
-                    language,
-                    f"客户沉默时背景有{label[span.kind][0]}，{span.level_dbfs:.0f} dBFS",
-                    f"{label[span.kind][1]} at {span.level_dbfs:.0f} dBFS while the customer was silent",
-                ),
-            )
+        return features, [_say(language, *NOT_MEASURED["text_only"])]
+    not_measured = [_say(language, *NOT_MEASURED[code]) for code in acoustics.not_measured]
+    if acoustics.customer_channel is None:
+        return features, not_measured
+    features["sound_measured"] = 1.0
+    slow = acoustics.slow_responses
+    features["slow_replies"] = float(min(len(slow), 4))
+    if acoustics.response_latencies_s:
+        features["slow_reply_share"] = len(slow) / len(acoustics.response_latencies_s)
+    if len(slow) >= SLOW_RESPONSES_MIN:
+        first = min(slow)
+        evidence.add(
+            "slow_responses", first, turns[first].start, turns[first].end,
+            _say(language, f"客户有 {len(slow)} 次停顿超过 2.5 秒才回答（最长 {max(slow.values()):.1f} 秒）",
+                 f"{len(slow)} replies came after more than 2.5 s (longest {max(slow.values()):.1f} s)"),
+        )
+    duration_s = call.transcript.duration_s or max((t.end or 0.0 for t in turns), default=0.0) or 1.0
+    for span in acoustics.noisy_spans:
+        features[f"{span.kind}_noise_share"] += (span.end_s - span.start_s) / duration_s
+        zh, en = _BACKGROUND_LABELS[span.kind]
+        evidence.add(
+            "background_sound", None, span.start_s, span.end_s,
+            _say(language, f"客户沉默时背景有{zh}，{span.level_dbfs:.0f} dBFS", f"{en} at {span.level_dbfs:.0f} dBFS while the customer was silent"),
+        )
+    features["interruptions"] = float(min(acoustics.customer_interruptions or 0, 3))
+    return features, not_measured
 
-    miss = 1.0
-    for _, weight in signals:
-        miss *= 1.0 - weight
-    score = max(0.0, min(1.0, (1.0 - miss) - ENGAGEMENT_DISCOUNT * min(sharp_questions, 3)))
-    distracted = score >= DISTRACTED_THRESHOLD
 
+def call_features(evidence: Evidence, sound: dict[str, float], ended_call: bool) -> dict[str, float]:
+    """The fixed feature vector the fusion model reads (names in distraction_model.FEATURES)."""
+    features = {kind: float(min(evidence.state_turns.get(kind, 0), 3)) for kind in STATE_KINDS}
+    features.update(
+        not_engaged_max=evidence.max_not_engaged,
+        backchannel_share=evidence.backchannel_turns / evidence.customer_turns if evidence.customer_turns else 0.0,
+        longest_streak=float(min(evidence.longest_streak, 6)),
+        backchannel_repeat=float(min(sum(s.kind == "backchannel_repeat" for s in evidence.signals), 3)),
+        short_answers=float(min(evidence.short_answers_to_open_questions, 3)),
+        ended_call=float(ended_call),
+        sharp_questions=float(min(evidence.sharp_questions, 3)),
+        **sound,
+    )
+    assert set(features) == set(FEATURES), set(features) ^ set(FEATURES)
+    return features
+
+
+def gather(call: Call) -> tuple[Evidence, dict[str, float], list[str]]:
+    """All evidence of the call, its feature vector and what was not measured."""
+    evidence = _text_evidence(call)
+    sound, not_measured = _sound_evidence(call, evidence)
+    ended = any(s.kind == "ended_call" for s in evidence.signals)
+    return evidence, call_features(evidence, sound, ended), not_measured
+
+
+def analyze(call: Call) -> Distraction:
+    evidence, features, not_measured = gather(call)
+    model = load_model()
+    score = model.probability(features)
+    distracted = score >= model.threshold
+    adapted_turn = _rep_adapted_turn(call, evidence) if distracted else None
     return Distraction(
         distracted=distracted,
         score=round(score, 3),
+        threshold=round(model.threshold, 3),
         rep_checked_availability=_rep_checked_availability(call),
-        rep_adapted=_rep_adapted(call, signals) if distracted else None,
-        signals=[signal for signal, _ in signals],
+        rep_adapted=(adapted_turn is not None) if distracted else None,
+        adapted_turn=adapted_turn,
+        signals=evidence.signals,
         not_measured=not_measured,
-    )
-
-
-def _add_streak(add, call: Call, streak: list[int]) -> None:
-    turns = call.transcript.turns
-    first, last = turns[streak[0]], turns[streak[-1]]
-    quotes = "、".join(turns[i].text for i in streak[:4])
-    add(
-        "backchannel_streak", STREAK_WEIGHT, first.index, first.start, last.end,
-        _detail(
-            call.transcript.language,
-            f"客户连续 {len(streak)} 次只回应附和词：{quotes}",
-            f"{len(streak)} customer replies in a row were only acknowledgements: {quotes}",
-        ),
     )
 
 
@@ -177,7 +268,7 @@ def _rep_checked_availability(call: Call) -> bool:
     rep_turns_seen = 0
     for turn, doc in zip(call.transcript.turns, call.docs, strict=True):
         if turn.speaker == "customer":
-            if "STATE_BUSY" in {s.label_ for s in doc.spans["cues"]}:
+            if "STATE_BUSY" in cue_labels(doc):
                 return False
             continue
         rep_turns_seen += 1
@@ -192,17 +283,25 @@ def _rep_checked_availability(call: Call) -> bool:
     return False
 
 
-def _rep_adapted(call: Call, signals: list[tuple[Signal, float]]) -> bool:
-    """After the first clear sign of distraction, did the rep stop and name a time to meet or call back?"""
-    text_turns = [s.turn for s, weight in signals if s.turn is not None and weight >= 0.3]
-    first_sign = min(text_turns) if text_turns else 0
-    for turn, doc in zip(call.transcript.turns[first_sign:], call.docs[first_sign:], strict=True):
-        if turn.speaker not in ("rep", "unknown"):
-            continue
-        labels = cue_labels(doc)
-        if "ADAPT" in labels:
-            return True
-        proposes_meeting = labels & {"MEET_VISIT", "MEET_INVITE", "MEET_NEUTRAL", "MEET_GENERIC"}
-        if (proposes_meeting or "PHONE_LATER" in labels) and "TIME" in labels:
-            return True
-    return False
+def rep_turn_adapts(text: str, labels: set[str], language: str) -> bool:
+    """Does this rep turn name a time to meet or to call back (docs/labels.md)?
+
+    The cue rules first (a meeting or a call back, with a time; "您先忙，回头联系" names none), then the
+    classifier when it is sure. Order and threshold: benchmarks/distraction_cv.py on the train calls.
+    """
+    if (labels & _MEETING or "PHONE_LATER" in labels) and "TIME" in labels:
+        return True
+    label, probability = text_models.classify(text_models.ADAPT, text, language)
+    return label == "adapted" and probability >= text_models.ADAPT.min_confidence
+
+
+def _rep_adapted_turn(call: Call, evidence: Evidence) -> int | None:
+    """The first rep turn after the first sign of distraction that adapts, if any."""
+    first = evidence.first_sign_turn
+    if first is None:  # only sound or a hang-up showed it: the whole call counts
+        first = 0
+    language = call.transcript.language
+    for turn, doc in zip(call.transcript.turns[first:], call.docs[first:], strict=True):
+        if call.rep_side(turn) and rep_turn_adapts(turn.text, cue_labels(doc), language):
+            return turn.index
+    return None

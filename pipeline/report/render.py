@@ -47,6 +47,7 @@ LABELS: dict[str, dict[str, str]] = {
         "distance_excuse": "以距离为借口",
         "distracted": "客户分心",
         "score": "分心指数",
+        "threshold": "判定线",
         "checked": "开场确认是否方便",
         "adapted": "发现分心后及时调整",
         "yes": "是",
@@ -130,6 +131,7 @@ LABELS: dict[str, dict[str, str]] = {
         "distance_excuse": "Distance used as an excuse",
         "distracted": "Customer distracted",
         "score": "score",
+        "threshold": "threshold",
         "checked": "Checked availability up front",
         "adapted": "Adapted to the distraction",
         "yes": "Yes",
@@ -629,7 +631,9 @@ def _context(report: Report) -> dict[str, Any]:
     channels = labels["list_sep"].join(names.get(c, c) for c in meeting.downgrade_channels)
     lp, rp = labels["lp"], labels["rp"]
     downgraded = _yes_no(meeting.downgraded, lang) + (f"{lp}{channels}{rp}" if channels else "")
-    distracted = _yes_no(distraction.distracted, lang) + f"{lp}{labels['score']} {distraction.score:.2f}{rp}"
+    distracted = _yes_no(distraction.distracted, lang) + (
+        f"{lp}{labels['score']} {distraction.score:.2f}{labels['list_sep']}{labels['threshold']} {distraction.threshold:.2f}{rp}"
+    )
     meeting_rows = [
         {"label": labels["pushed"], "value": _yes_no(meeting.pushed, lang), "flag": meeting.pushed},
         {

@@ -75,9 +75,11 @@ class Signal(_Strict):
 
 class Distraction(_Strict):
     distracted: bool
-    score: float = Field(ge=0, le=1)
+    score: float = Field(ge=0, le=1, description="fused probability that the customer was distracted")
+    threshold: float = Field(ge=0, le=1, description="score at or above which the call counts as distracted (chosen on the train split)")
     rep_checked_availability: bool
     rep_adapted: bool | None
+    adapted_turn: int | None = Field(description="the rep turn that stopped the pitch and named a time, if any")
     signals: list[Signal]
     not_measured: list[str] = Field(description="signals that could not be measured for this call, and why")
 
