@@ -99,6 +99,7 @@ def test_rep_uploads_coach_reviews_export_has_it(chromium, tmp_path, shots):
         assert "uploaded" in page.inner_text(".upload-item.ok .state")
         assert page.get_attribute(".upload-item progress", "value") == "100"
         row = page.locator("#calls-body tr[data-call]")
+        row.first.wait_for()  # the list is refreshed by script after the upload answers: wait, do not race it
         assert row.count() == 1 and SAMPLE.name in row.inner_text()
         # Dropping a text file renamed .mp3 onto the drop zone: refused by content, said in the list.
         dropped = page.evaluate_handle(
