@@ -43,6 +43,8 @@ _OVERSUBTRACTION, _SPECTRAL_FLOOR = 1.5, 0.05
 PIECE_GAP_S = 0.25
 PIECE_MAX_S = 2.0
 _NEIGHBOURS = 10
+# A piece shorter than this, with pauses under _FRAGMENT_GAP_S on both sides, belongs with its neighbours.
+_FRAGMENT_MAX_S, _FRAGMENT_GAP_S = 1.0, 0.5
 # Below this there is nothing to tell apart: everything goes to one voice with confidence 0.
 _MIN_PIECES, _MIN_SPEECH_S = 4, 2.0
 # Silhouette of a clean two-voice split on our data is ~0.15-0.4; this maps it to a 0..1 confidence.
@@ -177,6 +179,23 @@ def _two_voices(features: np.ndarray) -> tuple[np.ndarray, float]:
     return labels, float(silhouette_score(scaled, labels))
 
 
+def _absorb_fragments(pieces: list[list[int]], labels: np.ndarray, words: list[Word]) -> np.ndarray:
+    """A short piece between two pieces of the other voice, with barely a pause on either side, joins them.
+
+    Such a piece is usually a sentence broken by a breath and misjudged on too little audio; a real
+    reply after the other's words comes with a longer pause than _FRAGMENT_GAP_S.
+    """
+    labels = labels.copy()
+    for k in range(1, len(pieces) - 1):
+        before, piece, after = pieces[k - 1], pieces[k], pieces[k + 1]
+        short = words[piece[-1]].end - words[piece[0]].start < _FRAGMENT_MAX_S
+        tight = (words[piece[0]].start - words[before[-1]].end < _FRAGMENT_GAP_S
+                 and words[after[0]].start - words[piece[-1]].end < _FRAGMENT_GAP_S)
+        if short and tight and labels[k - 1] == labels[k + 1] != labels[k]:
+            labels[k] = labels[k - 1]
+    return labels
+
+
 def diarise(samples: np.ndarray, sample_rate_hz: int, words: list[Word], method: str = DEFAULT_METHOD) -> Diarisation:
     """Split the words of a mono call between two voices (0 and 1; which one is the rep is decided later)."""
     if method not in METHODS:
@@ -187,6 +206,8 @@ def diarise(samples: np.ndarray, sample_rate_hz: int, words: list[Word], method:
         return Diarisation([0] * len(words), 0.0, method, 0.0)
     describe = _embedding_features if method == "embedding" else _spectral_features
     labels, silhouette = _two_voices(describe(samples, sample_rate_hz, words, pieces))
+    if _FRAGMENT_MAX_S > 0:
+        labels = _absorb_fragments(pieces, labels, words)
     speaker_of_word = [0] * len(words)
     for piece, label in zip(pieces, labels, strict=True):
         for index in piece:

@@ -83,7 +83,7 @@ def test_mono_and_fake_stereo_calls_are_diarised_end_to_end(analyzer, tmp_path):
 
     from pipeline.audio import load_audio
 
-    audio = load_audio(_sample("zh_concrete_visit_accepted"))
+    audio = load_audio(_sample("zh_engaged_thinking_pause"))
     mono = audio.channels.mean(axis=0)
     sf.write(tmp_path / "mono.wav", mono, audio.sample_rate_hz)
     sf.write(tmp_path / "fake_stereo.wav", np.stack([mono, mono], axis=1), audio.sample_rate_hz)
@@ -92,7 +92,7 @@ def test_mono_and_fake_stereo_calls_are_diarised_end_to_end(analyzer, tmp_path):
         assert report.roles.method == "diarised_mono" and report.roles.rep_channel is None
         assert report.roles.split_confidence is not None
         assert {turn.speaker for turn in report.turns} == {"rep", "customer"}
-        assert report.turns[0].speaker == "rep"  # "王总您好，我是华工机械的小李"
+        assert report.turns[0].speaker == "rep"  # "吴老板您好，我是鲜丰食品的小何"
         assert report.meeting.pushed
         assert report.distraction.not_measured, "background sound needs the customer's own channel"
         assert report.transcription.channels == 1
