@@ -47,8 +47,9 @@ _NEIGHBOURS = 10
 _FRAGMENT_MAX_S, _FRAGMENT_GAP_S = 1.0, 0.5
 # Below this there is nothing to tell apart: everything goes to one voice with confidence 0.
 _MIN_PIECES, _MIN_SPEECH_S = 4, 2.0
-# Silhouette of a clean two-voice split on our data is ~0.15-0.4; this maps it to a 0..1 confidence.
-_SILHOUETTE_FOR_FULL_CONFIDENCE = 0.3
+# Silhouette at which a split counts as fully clear, per method (embeddings are on a tighter scale).
+# Set from benchmarks/bench_diarize.py: calls below 0.5 confidence hold most of the badly split ones.
+_SILHOUETTE_FOR_FULL_CONFIDENCE = {"spectral": 0.3, "embedding": 0.2}
 
 
 @dataclass
@@ -214,5 +215,5 @@ def diarise(samples: np.ndarray, sample_rate_hz: int, words: list[Word], method:
             speaker_of_word[index] = int(label)
     durations = np.array([w.end - w.start for w in words])
     share_0 = float(durations[np.array(speaker_of_word) == 0].sum() / max(durations.sum(), 1e-9))
-    confidence = float(np.clip(silhouette / _SILHOUETTE_FOR_FULL_CONFIDENCE, 0.0, 1.0))
+    confidence = float(np.clip(silhouette / _SILHOUETTE_FOR_FULL_CONFIDENCE[method], 0.0, 1.0))
     return Diarisation(speaker_of_word, round(confidence, 2), method, round(min(share_0, 1 - share_0), 3))
