@@ -8,8 +8,9 @@ splits the turn:
    mean MFCCs (timbre), median pitch (YIN) and mean level, computed after subtracting the
    background measured in the pauses around it. Optional ``embedding`` (the
    ``speaker-embeddings`` extra: resemblyzer + torch): a neural speaker embedding per piece.
-3. Spectral clustering (nearest-neighbour graph) splits the pieces into two voices; every word
-   takes its piece's voice. Which voice is the rep is decided later from what it says.
+3. Spectral clustering (nearest-neighbour graph) splits the pieces into two voices; a short piece
+   wedged between the other voice's pieces joins them; every word takes its piece's voice. Which
+   voice is the rep is decided later from what it says (speakers.decide_roles_diarised).
 
 The split confidence is the silhouette of the two voices (how far apart they are compared with how
 spread out each one is), mapped to 0..1; see docs/mono.md for how it relates to measured accuracy.
