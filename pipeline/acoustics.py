@@ -38,7 +38,7 @@ class NoisySpan:
 
 @dataclass
 class AcousticEvidence:
-    customer_channel: int | None
+    customer_channel: int | None  # the customer's channel; for a diarised mono call, the customer's voice
     response_latencies_s: dict[int, float] = field(default_factory=dict)  # customer turn index -> latency
     background_level_dbfs: float | None = None
     background_kind: str | None = None  # "quiet", "tonal", "broadband"
@@ -135,11 +135,37 @@ def _measure_turn_taking(evidence: AcousticEvidence, transcript: Transcript, cus
         evidence.customer_speech_rate = round(units / speech_s, 2)
 
 
-def measure(audio: Audio, transcript: Transcript, customer_channel: int | None) -> AcousticEvidence:
-    """Latency of the customer's replies and the sound on the customer's line while they are silent."""
+def _measure_diarised(evidence: AcousticEvidence, transcript: Transcript, customer_voice: int) -> None:
+    """Mono split into voices: only what word timings of one shared channel can honestly show.
+
+    Speech rate and reply latency come from the diarised words. Background sound is not measured
+    (the customer's silence is the rep's speech or a shared pause on the same channel); overlap and
+    interruptions are not either (each word gets one voice, so talking at once cannot be seen).
+    """
+    evidence.not_measured.append("no_customer_channel")
+    customer_words = [(w.start, w.end) for t in transcript.turns if t.channel == customer_voice for w in t.words]
+    speech_s = sum(end - start for start, end in customer_words)
+    if speech_s >= 1.0:
+        text = "".join(t.text for t in transcript.turns if t.channel == customer_voice)
+        units = len(_CJK.findall(text)) if transcript.language == "zh" else len(text.split())
+        evidence.customer_speech_rate = round(units / speech_s, 2)
+
+
+def measure(
+    audio: Audio, transcript: Transcript, customer_channel: int | None, diarised: bool = False
+) -> AcousticEvidence:
+    """Latency of the customer's replies and the sound on the customer's line while they are silent.
+
+    ``diarised``: a mono call whose turns carry the voice (0/1) in ``channel``; ``customer_channel``
+    is then the customer's voice, not a channel of ``audio``.
+    """
     evidence = AcousticEvidence(customer_channel=customer_channel)
     if customer_channel is None:
         evidence.not_measured.append("no_customer_channel")
+        return evidence
+    if diarised:
+        _measure_diarised(evidence, transcript, customer_channel)
+        _measure_latency(evidence, transcript, customer_channel)
         return evidence
 
     signal = audio.channels[customer_channel]
@@ -174,8 +200,12 @@ def measure(audio: Audio, transcript: Transcript, customer_channel: int | None) 
                 )
 
     _measure_turn_taking(evidence, transcript, customer_channel)
+    _measure_latency(evidence, transcript, customer_channel)
+    return evidence
 
-    # Latency: from the end of a rep turn to the customer's reply right after it.
+
+def _measure_latency(evidence: AcousticEvidence, transcript: Transcript, customer_channel: int) -> None:
+    """From the end of a rep turn to the customer's reply right after it."""
     turns = transcript.turns
     for previous, turn in zip(turns, turns[1:], strict=False):
         if turn.channel != customer_channel or previous.channel == customer_channel:
@@ -185,4 +215,3 @@ def measure(audio: Audio, transcript: Transcript, customer_channel: int | None) 
         latency_s = turn.start - previous.end
         if latency_s > 0:
             evidence.response_latencies_s[turn.index] = round(latency_s, 2)
-    return evidence

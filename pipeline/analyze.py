@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,10 +15,11 @@ from pipeline.analyzers.call import Call, parse_turns
 from pipeline.asr import AsrSettings, Transcriber
 from pipeline.audio import load_audio
 from pipeline.coaching import coach
+from pipeline.diarize import DEFAULT_METHOD, diarise
 from pipeline.errors import CallcoachError
 from pipeline.report.schema import Acoustics, Report, Roles, Transcription, TurnOut
-from pipeline.speakers import CHANNEL_NAMES, RepChannel, RoleDecision, decide_roles
-from pipeline.transcript import Transcript, build_turns, load_transcript_json
+from pipeline.speakers import CHANNEL_NAMES, RepChannel, RoleDecision, decide_roles, decide_roles_diarised
+from pipeline.transcript import Transcript, Word, build_turns, load_transcript_json
 
 log = logging.getLogger(__name__)
 TRANSCRIPT_SUFFIXES = {".json"}
@@ -28,6 +30,8 @@ class AnalyzeOptions:
     language: str | None = None  # None = detect
     rep_channel: RepChannel = "auto"
     asr: AsrSettings = field(default_factory=AsrSettings)
+    mix_to_mono: bool = False  # analyse a stereo call as a phone app would record it (evaluation of the mono path)
+    diarisation: str = DEFAULT_METHOD  # how a mono call's two voices are told apart (pipeline/diarize.py)
 
 
 @dataclass
@@ -71,20 +75,40 @@ class Analyzer:
             return Analysis(self.analyze_transcript(transcript, source=path), audio_path=None)
         return Analysis(self._analyze_recording(path), audio_path=path)
 
+    def _split_voices(self, audio, words: list[Word]) -> tuple[list[list[Word]], float, str] | None:
+        """Mono: the words of each of the two voices, the split confidence and method; None when no split."""
+        started = time.perf_counter()
+        result = diarise(audio.channels[0], audio.sample_rate_hz, words, method=self.options.diarisation)
+        log.info("diarisation (%s) %.2fs for %.1fs of audio, confidence %.2f",
+                 result.method, time.perf_counter() - started, audio.duration_s, result.confidence)
+        if result.second_voice_share == 0.0:  # too little speech to find two voices
+            return None
+        by_voice = [[w for w, v in zip(words, result.speaker_of_word, strict=True) if v == voice] for voice in (0, 1)]
+        return by_voice, result.confidence, result.method
+
     def _analyze_recording(self, path: Path) -> Report:
         audio = load_audio(path)
+        if self.options.mix_to_mono:
+            audio = audio.mixed_to_mono()
         channels, language, language_probability = self.transcriber.transcribe(audio, self.options.language)
         words_by_channel = [channel.words for channel in channels]
         if not any(words_by_channel):
             raise CallcoachError(f"{path.name}: no speech found in the recording")
+        # Mono: the two diarised voices take the place of the two channels (turn.channel = voice).
+        split = self._split_voices(audio, words_by_channel[0]) if len(words_by_channel) == 1 else None
+        if split is not None:
+            words_by_channel = split[0]
         transcript = Transcript(
             language=language,  # type: ignore[arg-type]
             turns=build_turns(words_by_channel, language),  # type: ignore[arg-type]
             duration_s=round(audio.duration_s, 2),
         )
         docs = parse_turns(transcript)
-        roles = decide_roles(transcript, docs, self.options.rep_channel, audio.channels.shape[0])
-        acoustics = measure(audio, transcript, roles.customer_channel)
+        if split is not None:
+            roles = decide_roles_diarised(transcript, docs, split_confidence=split[1], diarisation_method=split[2])
+        else:
+            roles = decide_roles(transcript, docs, self.options.rep_channel, audio.channels.shape[0])
+        acoustics = measure(audio, transcript, roles.customer_channel, diarised=split is not None)
         settings = self.options.asr
         transcription = Transcription(
             model=settings.model,
@@ -117,11 +141,14 @@ class Analyzer:
     ) -> Report:
         transcript, acoustics = call.transcript, call.acoustics
         parts = {name: analyze(call) for name, analyze in ANALYZERS.items()}
+        stereo = roles.method in ("stereo_content", "stereo_forced")
         roles_out = Roles(
             method=roles.method,
-            rep_channel=None if roles.rep_channel is None else CHANNEL_NAMES[roles.rep_channel],  # type: ignore[arg-type]
+            rep_channel=CHANNEL_NAMES[roles.rep_channel] if stereo and roles.rep_channel is not None else None,  # type: ignore[arg-type]
             confidence=roles.confidence,
             basis=roles.basis,
+            split_confidence=roles.split_confidence,
+            diarisation=roles.diarisation_method,  # type: ignore[arg-type]
         )
         source_path = Path(source)
         return Report(

@@ -33,6 +33,18 @@ class Audio:
     def is_stereo(self) -> bool:
         return self.channels.shape[0] == 2
 
+    def mixed_to_mono(self) -> Audio:
+        """Both parties on one channel, as a phone app records them (for mono evaluation and benchmarks)."""
+        if self.channels.shape[0] == 1:
+            return self
+        return Audio(
+            source=self.source,
+            channels=self.channels.mean(axis=0, keepdims=True),
+            sample_rate_hz=self.sample_rate_hz,
+            original_channel_count=self.original_channel_count,
+            fake_stereo=self.fake_stereo,
+        )
+
 
 def _decode(path: Path, layout: str) -> np.ndarray:
     resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE_HZ)

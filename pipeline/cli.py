@@ -58,7 +58,7 @@ def _parse_formats(value: str) -> list[str]:
     return formats
 
 
-def _make_analyzer(model, language, rep_channel, device, compute_type, beam_size):
+def _make_analyzer(model, language, rep_channel, device, compute_type, beam_size, mono=False, diarisation="spectral"):
     from pipeline.analyze import AnalyzeOptions, Analyzer
     from pipeline.asr import AsrSettings
 
@@ -66,6 +66,8 @@ def _make_analyzer(model, language, rep_channel, device, compute_type, beam_size
         language=None if language == Language.auto else language.value,
         rep_channel=rep_channel.value,
         asr=AsrSettings(model=model, device=device, compute_type=compute_type, beam_size=beam_size),
+        mix_to_mono=mono,
+        diarisation=diarisation.value if isinstance(diarisation, Diarisation) else diarisation,
     )
     return Analyzer(options)
 
@@ -76,6 +78,18 @@ RepOpt = Annotated[RepChannel, typer.Option(help="Which stereo channel is the re
 DeviceOpt = Annotated[str, typer.Option(help="cpu or cuda (cuda is untested on our machines).")]
 ComputeOpt = Annotated[str, typer.Option(help="CTranslate2 compute type: int8, float16 (GPU), float32 …")]
 BeamOpt = Annotated[int, typer.Option(min=1, max=10, help="Beam size for Whisper decoding.")]
+
+
+class Diarisation(str, Enum):
+    spectral = "spectral"
+    embedding = "embedding"
+
+
+MonoOpt = Annotated[bool, typer.Option("--mono", help="Mix stereo down to mono first (as a phone app records the call).")]
+DiarisationOpt = Annotated[
+    Diarisation,
+    typer.Option(help="How a mono call's two voices are told apart; embedding needs the speaker-embeddings extra."),
+]
 
 
 @app.command()
@@ -89,6 +103,8 @@ def analyze(
     device: DeviceOpt = "cpu",
     compute_type: ComputeOpt = "int8",
     beam_size: BeamOpt = 5,
+    mono: MonoOpt = False,
+    diarisation: DiarisationOpt = Diarisation.spectral,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each stage.")] = False,
 ) -> None:
     """Transcribe and analyse sales calls; write a coaching report per call."""
@@ -105,7 +121,7 @@ def analyze(
             _fail(f"output folder {out} is not writable")
 
     try:
-        analyzer = _make_analyzer(model, language, rep_channel, device, compute_type, beam_size)
+        analyzer = _make_analyzer(model, language, rep_channel, device, compute_type, beam_size, mono, diarisation)
     except CallcoachError as error:
         _fail(str(error))
     failures = 0
@@ -225,6 +241,8 @@ def evaluate(
     device: DeviceOpt = "cpu",
     compute_type: ComputeOpt = "int8",
     beam_size: BeamOpt = 5,
+    mono: MonoOpt = False,
+    diarisation: DiarisationOpt = Diarisation.spectral,
     errors: Annotated[bool, typer.Option("--errors", help="List every call where a field disagrees with its label.")] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures as JSON to this file.")] = None,
 ) -> None:
@@ -234,7 +252,7 @@ def evaluate(
 
     try:
         calls = ev.load_labeled(labeled, labels)
-        analyzer = _make_analyzer(model, language, rep_channel, device, compute_type, beam_size)
+        analyzer = _make_analyzer(model, language, rep_channel, device, compute_type, beam_size, mono, diarisation)
     except CallcoachError as error:
         _fail(str(error))
 
@@ -248,7 +266,7 @@ def evaluate(
         on_progress=progress,
     )
     console = Console()
-    table = Table("field", "precision", "recall", "F1", "tp", "fp", "fn", "tn", title=f"{labeled} — {result.n_calls} calls")
+    table = Table("field", "precision", "recall", "F1", "tp", "fp", "fn", "tn", title=f"{labeled} — {result.n_calls} calls" + (" (mixed to mono)" if mono else ""))
     for name, row in result.binary.items():
         table.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}",
                       *(str(row[k]) for k in ("tp", "fp", "fn", "tn")))

@@ -6,7 +6,7 @@ import json
 from functools import lru_cache
 from importlib import resources
 
-from pipeline.report.schema import Coaching, Distraction, Meeting, Roles
+from pipeline.report.schema import LOW_SPLIT_CONFIDENCE, Coaching, Distraction, Meeting, Roles
 from pipeline.transcript import Transcript
 
 CHANNEL_NAMES = {
@@ -48,7 +48,9 @@ def coach(transcript: Transcript, roles: Roles, meeting: Meeting, distraction: D
             Coaching(principle=principle, verdict=verdict, message=_say(lang, key, **values), evidence_turns=turns)  # type: ignore[arg-type]
         )
 
-    if roles.method == "none" or roles.confidence < 0.2:
+    if roles.split_confidence is not None and roles.split_confidence < LOW_SPLIT_CONFIDENCE:
+        point("roles", "warning", "roles.mono_low_split", [], confidence=f"{roles.split_confidence:.0%}")
+    elif roles.method == "none" or roles.confidence < 0.2:
         point("roles", "warning", "roles.warning", [], quote=roles.basis)
 
     if meeting.pushed:

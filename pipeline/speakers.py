@@ -36,10 +36,12 @@ _CUSTOMER_CUE_WEIGHTS = {
 
 @dataclass
 class RoleDecision:
-    method: Literal["stereo_content", "stereo_forced", "given", "none"]
-    rep_channel: int | None
+    method: Literal["stereo_content", "stereo_forced", "diarised_mono", "given", "none"]
+    rep_channel: int | None  # stereo: the rep's channel; diarised mono: the rep's voice (0/1)
     confidence: float
     basis: str
+    split_confidence: float | None = None  # diarised mono only: how clearly the two voices separate
+    diarisation_method: str | None = None
 
     @property
     def customer_channel(self) -> int | None:
@@ -69,6 +71,9 @@ _BASIS = {  # how the decision is explained, in the call's language
         "example": "；例如 ",
         "tie": "双方说话内容没有区分度，暂定左声道为销售",
         "channels": {"left": "左", "right": "右"},
+        "diarised": "单声道录音，按声音分成两人（{method}，区分可信度 {split:.0%}）；",
+        "voice_content": "说话像销售的一方定为销售（得分 {high:.0f} 比 {low:.0f}）",
+        "voice_tie": "双方说话内容没有区分度，暂定先开口的一方为销售",
     },
     "en": {
         "mono": "mono recording: both voices on one channel, rep and customer not separated",
@@ -78,8 +83,42 @@ _BASIS = {  # how the decision is explained, in the call's language
         "example": "; e.g. ",
         "tie": "no content cue tells the parties apart; guessed the left channel is the rep",
         "channels": {"left": "left", "right": "right"},
+        "diarised": "mono recording, voices told apart by diarisation ({method}, split confidence {split:.0%}); ",
+        "voice_content": "the voice that talks like the rep is the rep (score {high:.0f} vs {low:.0f})",
+        "voice_tie": "no content cue tells the voices apart; guessed the first voice to speak is the rep",
     },
 }
+
+
+def decide_roles_diarised(
+    transcript: Transcript, docs: list[Doc], split_confidence: float, diarisation_method: str
+) -> RoleDecision:
+    """Mono call split into two voices (turn.channel = voice 0/1): which voice is the rep, from content.
+
+    The confidence is the weaker of the two steps: telling the voices apart, then telling which one
+    is the rep; either failing makes the roles unreliable.
+    """
+    say = _BASIS[transcript.language]
+    (first, first_why), (second, second_why) = (_channel_scores(transcript, docs, voice) for voice in (0, 1))
+    margin = abs(first - second)
+    if margin == 0:
+        opener = next((t.channel for t in transcript.turns if t.channel is not None), 0)
+        chosen, why, verdict = opener, [], say["voice_tie"]
+    else:
+        chosen = 0 if first > second else 1
+        why = (first_why, second_why)[chosen]
+        verdict = say["voice_content"].format(high=max(first, second), low=min(first, second))
+        if why:
+            verdict += say["example"] + "; ".join(why)
+    content_confidence = min(1.0, margin / 6.0)
+    basis = say["diarised"].format(method=diarisation_method, split=split_confidence) + verdict
+    decision = RoleDecision(
+        "diarised_mono", chosen, round(min(content_confidence, split_confidence), 2), basis,
+        split_confidence=round(split_confidence, 2), diarisation_method=diarisation_method,
+    )
+    for turn in transcript.turns:
+        turn.speaker = "rep" if turn.channel == chosen else "customer"
+    return decision
 
 
 def decide_roles(transcript: Transcript, docs: list[Doc], rep_channel: RepChannel, channel_count: int) -> RoleDecision:

@@ -76,20 +76,24 @@ def test_eval_over_all_samples_through_whisper(analyzer):
     assert result.binary["distraction.distracted"]["f1"] >= 0.7
 
 
-def test_mono_call_works_end_to_end_with_unknown_roles(analyzer, tmp_path):
+def test_mono_and_fake_stereo_calls_are_diarised_end_to_end(analyzer, tmp_path):
+    """Mono (and a stereo file carrying one signal twice) take the diarised path: rep and customer from one channel."""
     import numpy as np
     import soundfile as sf
 
     from pipeline.audio import load_audio
 
-    audio = load_audio(_sample("zh_concrete_visit_accepted"))
+    audio = load_audio(_sample("zh_engaged_thinking_pause"))
     mono = audio.channels.mean(axis=0)
     sf.write(tmp_path / "mono.wav", mono, audio.sample_rate_hz)
     sf.write(tmp_path / "fake_stereo.wav", np.stack([mono, mono], axis=1), audio.sample_rate_hz)
     for name in ("mono.wav", "fake_stereo.wav"):
         report = analyzer.analyze(tmp_path / name).report
-        assert report.roles.method == "none"
-        assert {turn.speaker for turn in report.turns} == {"unknown"}
-        assert any(point.principle == "roles" for point in report.coaching)
-        assert report.distraction.not_measured, "sound signals need the customer's own channel"
+        assert report.roles.method == "diarised_mono" and report.roles.rep_channel is None
+        assert report.roles.split_confidence is not None
+        assert {turn.speaker for turn in report.turns} == {"rep", "customer"}
+        assert report.turns[0].speaker == "rep"  # "吴老板您好，我是鲜丰食品的小何"
+        assert report.meeting.pushed
+        assert report.distraction.not_measured, "background sound needs the customer's own channel"
+        assert report.transcription.channels == 1
         assert report.transcription.fake_stereo is (name == "fake_stereo.wav")

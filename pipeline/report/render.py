@@ -21,7 +21,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from pipeline.coaching import CHANNEL_NAMES, SIGNAL_NAMES
-from pipeline.report.schema import Report, TurnOut
+from pipeline.report.schema import LOW_SPLIT_CONFIDENCE, Report, TurnOut
 
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
@@ -57,6 +57,9 @@ LABELS: dict[str, dict[str, str]] = {
         "method": "判断方式",
         "rep_channel": "销售所在声道",
         "confidence": "可信度",
+        "split_confidence": "两人声音区分可信度",
+        "mono_warning": "⚠ 单声道录音：谁是销售、谁是客户是从混在一起的声音里推断的，区分可信度低，涉及角色的结论请核对。",
+        "mono_note": "单声道录音：角色是从混在一起的两人声音里推断的。",
         "basis": "依据",
         "coaching": "辅导要点",
         "principle": "原则",
@@ -141,6 +144,9 @@ LABELS: dict[str, dict[str, str]] = {
         "method": "Method",
         "rep_channel": "Rep's channel",
         "confidence": "Confidence",
+        "split_confidence": "Voice split confidence",
+        "mono_warning": "⚠ Mono recording: who is the rep and who is the customer was inferred from one mixed channel and the split is unclear; check role-dependent findings.",
+        "mono_note": "Mono recording: roles were inferred from the two voices on one mixed channel.",
         "basis": "Basis",
         "coaching": "Coaching points",
         "principle": "Principle",
@@ -223,6 +229,7 @@ NAMES: dict[str, dict[str, str]] = {
         # role methods / channels
         "stereo_content": "立体声，按说话内容判断",
         "stereo_forced": "立体声，按指定声道",
+        "diarised_mono": "单声道，按声音分人后按说话内容判断",
         "given": "已给定",
         "left": "左声道",
         "right": "右声道",
@@ -267,6 +274,7 @@ NAMES: dict[str, dict[str, str]] = {
         "none": "none",
         "stereo_content": "stereo, by content",
         "stereo_forced": "stereo, channel given",
+        "diarised_mono": "mono, voices split, then by content",
         "given": "given",
         "left": "left",
         "right": "right",
@@ -769,6 +777,9 @@ def _context(report: Report) -> dict[str, Any]:
             "confidence": f"{roles.confidence * 100:.0f}%",
             "low": roles.method == "none" or roles.confidence < 0.5,
             "basis": roles.basis,
+            "mono": roles.method == "diarised_mono",
+            "split_confidence": None if roles.split_confidence is None else f"{roles.split_confidence * 100:.0f}%",
+            "split_low": roles.split_confidence is not None and roles.split_confidence < LOW_SPLIT_CONFIDENCE,
         },
         "coaching": coaching,
         "meeting_evidence": meeting_evidence,

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = "1"
+# A diarised voice split less clear than this is shown to the coach as a warning (report and coaching).
+LOW_SPLIT_CONFIDENCE = 0.5
 Speaker = Literal["rep", "customer", "unknown"]
 
 
@@ -103,10 +105,18 @@ class Coaching(_Strict):
 class Roles(_Strict):
     """How the rep and the customer were told apart."""
 
-    method: Literal["stereo_content", "stereo_forced", "given", "none"]
+    method: Literal["stereo_content", "stereo_forced", "diarised_mono", "given", "none"] = Field(
+        description="diarised_mono: a mono recording (or fake stereo) split into two voices, roles from content"
+    )
     rep_channel: Literal["left", "right"] | None
-    confidence: float = Field(ge=0, le=1)
+    confidence: float = Field(ge=0, le=1, description="overall; for diarised_mono the weaker of split and role decision")
     basis: str
+    split_confidence: float | None = Field(
+        default=None, ge=0, le=1, description="diarised_mono only: how clearly the two voices separate (< 0.5 is low)"
+    )
+    diarisation: Literal["spectral", "embedding"] | None = Field(
+        default=None, description="diarised_mono only: the diarisation method (docs/mono.md)"
+    )
 
 
 class Acoustics(_Strict):

@@ -1,0 +1,173 @@
+"""Mono calls: diarisation into two voices, roles per voice, fake stereo, and what the report shows.
+
+Fast tests use the bundled samples' timing truth as stand-in words (no Whisper); the ones marked
+``whisper`` run the whole pipeline on a mono mix written to disk. Mono and fake stereo through the
+Analyzer: tests/test_e2e_samples.py::test_mono_and_fake_stereo_calls_are_diarised_end_to_end.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from pipeline.acoustics import measure
+from pipeline.audio import load_audio
+from pipeline.coaching import coach
+from pipeline.diarize import PIECE_MAX_S, diarise, pieces_of
+from pipeline.errors import CallcoachError
+from pipeline.report.render import render_html, render_markdown
+from pipeline.report.schema import Roles
+from pipeline.transcript import Transcript, Turn, Word
+
+from .conftest import SAMPLES
+from .test_render import zh_report
+
+
+def _sample(stem: str):
+    return next(path for path in SAMPLES.iterdir() if path.stem == stem and path.suffix != ".json")
+
+
+def _truth_words(stem: str) -> tuple[list[Word], list[str]]:
+    """Words cut from the sample's timing truth (0.3 s each), with who said them."""
+    turns = json.loads((SAMPLES / "timing" / f"{stem}.json").read_text("utf-8"))["turns"]
+    words, speakers = [], []
+    for turn in turns:
+        start = turn["start_s"]
+        while start < turn["end_s"] - 0.05:
+            end = min(start + 0.3, turn["end_s"])
+            words.append(Word(round(start, 2), round(end, 2), "w"))
+            speakers.append(turn["speaker"])
+            start = end + 0.02
+    return words, speakers
+
+
+def _attribution(voices: list[int], speakers: list[str]) -> float:
+    """Share of words on the right side, for the better of the two voice-to-speaker mappings."""
+    same = np.mean([(v == 0) == (s == "rep") for v, s in zip(voices, speakers, strict=True)])
+    return float(max(same, 1 - same))
+
+
+@pytest.mark.parametrize("stem", ["en_video_call", "zh_engaged_thinking_pause"])
+def test_voices_of_a_mono_mix_are_told_apart(stem):
+    audio = load_audio(_sample(stem)).mixed_to_mono()
+    words, speakers = _truth_words(stem)
+    result = diarise(audio.channels[0], audio.sample_rate_hz, words)
+    assert result.method == "spectral"
+    assert _attribution(result.speaker_of_word, speakers) >= 0.9
+    assert 0.5 <= result.confidence <= 1.0
+    assert result.second_voice_share > 0.2
+
+
+def test_pieces_break_at_pauses_and_after_the_maximum_length():
+    words = [Word(0.0, 0.3, "a"), Word(0.35, 0.6, "b"), Word(1.2, 1.5, "c")]  # 0.6 s pause before "c"
+    assert pieces_of(words) == [[0, 1], [2]]
+    steady = [Word(i * 0.3, i * 0.3 + 0.28, "w") for i in range(20)]  # 6 s without a pause
+    assert all(steady[p[-1]].end - steady[p[0]].start <= PIECE_MAX_S for p in pieces_of(steady))
+
+
+def test_too_little_speech_is_one_voice_with_no_confidence():
+    samples = np.zeros(16_000 * 3, dtype=np.float32)
+    result = diarise(samples, 16_000, [Word(0.5, 0.8, "hi"), Word(1.0, 1.2, "there")])
+    assert result.speaker_of_word == [0, 0]
+    assert result.confidence == 0.0 and result.second_voice_share == 0.0
+
+
+def test_unknown_method_and_missing_extra_are_one_line_errors(monkeypatch):
+    words = [Word(i * 0.6, i * 0.6 + 0.3, "w") for i in range(10)]  # ten pieces
+    with pytest.raises(CallcoachError, match="unknown diarisation method"):
+        diarise(np.zeros(16_000 * 6, dtype=np.float32), 16_000, words, method="magic")
+    monkeypatch.setitem(sys.modules, "resemblyzer", None)  # as if the extra were not installed
+    with pytest.raises(CallcoachError, match="speaker-embeddings") as error:
+        diarise(np.random.default_rng(0).normal(size=16_000 * 6).astype(np.float32), 16_000, words, method="embedding")
+    assert "\n" not in str(error.value)
+
+
+def test_fake_stereo_becomes_one_channel(tmp_path):
+    audio = load_audio(_sample("en_video_call"))
+    mono = audio.channels.mean(axis=0)
+    sf.write(tmp_path / "fake.wav", np.stack([mono, mono * 0.98], axis=1), audio.sample_rate_hz)
+    fake = load_audio(tmp_path / "fake.wav")
+    assert fake.fake_stereo and fake.channels.shape[0] == 1
+    real = load_audio(_sample("en_video_call"))
+    assert not real.fake_stereo and real.channels.shape[0] == 2
+
+
+def test_diarised_acoustics_measure_only_what_one_channel_shows():
+    audio = load_audio(_sample("en_video_call")).mixed_to_mono()
+    rep = Turn(0, "rep", "Do you have two minutes?", 0.4, 2.0, channel=0, words=[Word(0.4, 2.0, "Do you have two minutes?")])
+    customer = Turn(1, "customer", "Sure, go ahead now.", 3.0, 4.5, channel=1,
+                    words=[Word(3.0, 3.6, " Sure,"), Word(3.7, 4.0, " go"), Word(4.0, 4.5, " ahead now.")])
+    evidence = measure(audio, Transcript("en", [rep, customer], 8.0), customer_channel=1, diarised=True)
+    assert evidence.response_latencies_s == {1: 1.0}
+    assert evidence.customer_speech_rate == pytest.approx(4 / 1.4, abs=0.01)
+    assert evidence.background_kind is None and evidence.overlap_s is None and evidence.customer_interruptions is None
+    assert evidence.not_measured == ["no_customer_channel"]
+
+
+def _mono_roles(split_confidence: float) -> Roles:
+    return Roles(method="diarised_mono", rep_channel=None, confidence=min(0.8, split_confidence), basis="…",
+                 split_confidence=split_confidence, diarisation="spectral")
+
+
+def test_low_split_confidence_is_visible_in_report_and_coaching():
+    report = zh_report()
+    low = report.model_copy(update={"roles": _mono_roles(0.3)})
+    for text in (render_markdown(low), render_html(low, None)):
+        assert "单声道录音" in text and "30%" in text
+    points = coach(Transcript("zh", [], None), low.roles, low.meeting, low.distraction)
+    assert any(p.principle == "roles" and p.verdict == "warning" and "30%" in p.message for p in points)
+
+    clear = report.model_copy(update={"roles": _mono_roles(0.9)})
+    markdown = render_markdown(clear)
+    assert "⚠" not in markdown and "单声道录音" in markdown  # still says roles come from a mono mix
+    assert not any(p.principle == "roles" for p in coach(Transcript("zh", [], None), clear.roles, clear.meeting,
+                                                          clear.distraction))
+
+
+@pytest.mark.whisper
+def test_cli_analyses_a_mono_recording_end_to_end(tmp_path, sample_labels):
+    """Real Whisper + diarisation on a mono mix of a bundled call: roles and findings as in stereo."""
+    stem = "en_concrete_coffee_accepted"
+    audio = load_audio(_sample(stem))
+    sf.write(tmp_path / "call.wav", audio.channels.mean(axis=0), audio.sample_rate_hz)
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "analyze", str(tmp_path / "call.wav"), "--out",
+                           str(tmp_path / "out")], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "out" / "call.json").read_text("utf-8"))
+    assert report["transcription"]["channels"] == 1
+    assert report["roles"]["method"] == "diarised_mono" and report["roles"]["diarisation"] == "spectral"
+    assert report["roles"]["split_confidence"] >= 0.5
+    assert report["turns"][0]["speaker"] == "rep"  # "Hi Mr. Carter, this is Mike …"
+    assert {t["speaker"] for t in report["turns"]} == {"rep", "customer"}
+    labels = sample_labels[stem]
+    assert report["meeting"]["pushed"] == labels["meeting"]["pushed"]
+    assert report["meeting"]["concrete"] == labels["meeting"]["concrete"]
+    assert report["distraction"]["distracted"] == labels["distraction"]["distracted"]
+    assert report["acoustics"]["customer_response_latency_median_s"] is not None
+    assert "Mono recording" in (tmp_path / "out" / "call.md").read_text("utf-8")
+
+
+@pytest.mark.whisper
+def test_spokenwoz_mono_mixes_put_most_words_on_the_right_side(realdata):
+    """Six real calls mixed to mono; each turn is checked against who talks most during it (B = agent = rep)."""
+    from pipeline.analyze import AnalyzeOptions, Analyzer
+
+    analyzer = Analyzer(AnalyzeOptions(mix_to_mono=True, language="en"))
+    right = total = 0
+    for path in sorted((realdata / "spokenwoz").glob("*.flac")):
+        truth = json.loads(path.with_suffix(".words.json").read_text("utf-8"))
+        report = analyzer.analyze(path).report
+        assert report.roles.method == "diarised_mono"
+        for turn in report.turns:
+            agent_s = sum(max(0.0, min(turn.end, w["end"]) - max(turn.start, w["start"])) * (1 if w["speaker"] == "B" else -1)
+                          for w in truth)
+            n = len(turn.text.split())
+            total += n
+            right += n * ((turn.speaker == "rep") == (agent_s > 0))
+    print(f"\nspokenwoz mono: {right / total:.1%} of words on the right side")
+    assert right / total >= 0.8
