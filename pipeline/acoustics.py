@@ -142,7 +142,7 @@ def _measure_diarised(evidence: AcousticEvidence, transcript: Transcript, custom
     (the customer's silence is the rep's speech or a shared pause on the same channel); overlap and
     interruptions are not either (each word gets one voice, so talking at once cannot be seen).
     """
-    evidence.not_measured.append("no_customer_channel")
+    evidence.not_measured.append("mono_shared_channel")
     customer_words = [(w.start, w.end) for t in transcript.turns if t.channel == customer_voice for w in t.words]
     speech_s = sum(end - start for start, end in customer_words)
     if speech_s >= 1.0:

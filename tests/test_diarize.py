@@ -106,7 +106,7 @@ def test_diarised_acoustics_measure_only_what_one_channel_shows():
     assert evidence.response_latencies_s == {1: 1.0}
     assert evidence.customer_speech_rate == pytest.approx(4 / 1.4, abs=0.01)
     assert evidence.background_kind is None and evidence.overlap_s is None and evidence.customer_interruptions is None
-    assert evidence.not_measured == ["no_customer_channel"]
+    assert evidence.not_measured == ["mono_shared_channel"]
 
 
 def _mono_roles(split_confidence: float) -> Roles:

@@ -33,6 +33,10 @@ NOT_MEASURED = {  # why a sound signal is missing, per language
         "声音信号：单声道录音，客户没有独立声道（未区分角色）",
         "sound signals: mono recording, the customer has no channel of their own",
     ),
+    "mono_shared_channel": (
+        "背景声音、重叠和插话：单声道录音，两人共用一个声道，无法单独测量客户一方",
+        "background sound, overlap and interruptions: mono recording, both voices share one channel",
+    ),
     "no_customer_silence": ("背景声音：客户声道没有静默片段", "background sound: the customer's channel has no silent stretch"),
 }
 
