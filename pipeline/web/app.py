@@ -401,13 +401,17 @@ def create_app(config: WebConfig) -> FastAPI:
             raise Refused(400, "unknown flag filter")
         return values
 
+    def coach_view(request: Request, store: Store):
+        """The signed-in coach's session, the dashboard filters from the query, and the calls they select."""
+        session = current(request, store)
+        require_coach(session)
+        values = filter_values(request)
+        return session, values, listing.filtered(store, values["rep"], values["from"], values["to"], values["flag"])
+
     @app.get("/dashboard")
     def dashboard(request: Request) -> Response:
         with open_store() as store:
-            session = current(request, store)
-            require_coach(session)
-            values = filter_values(request)
-            rows = listing.filtered(store, values["rep"], values["from"], values["to"], values["flag"])
+            session, values, rows = coach_view(request, store)
             entries = sorted(listing.entries(store, rows), key=lambda e: (e["date"], e["name"]), reverse=True)
             reps = sorted({r.rep for r in store.calls() if r.rep} | {u.name for u in accounts.list_users(store) if u.role == "rep"})
         query = "&".join(f"{k}={quote(v)}" for k, v in values.items() if v)
@@ -417,10 +421,7 @@ def create_app(config: WebConfig) -> FastAPI:
     @app.get("/team")
     def team(request: Request) -> Response:
         with open_store() as store:
-            session = current(request, store)
-            require_coach(session)
-            values = filter_values(request)
-            rows = listing.filtered(store, values["rep"], values["from"], values["to"], values["flag"])
+            _, _, rows = coach_view(request, store)
         html = render_team_html(rows, config.reports_dir / "team.html")
         # Link every call to its review page (not to report files), and open links in the whole window.
         html = listing.relink_team(html, rows, config.reports_dir)
