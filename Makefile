@@ -36,6 +36,7 @@ lint: $(BIN)/.installed
 
 eval: setup
 	$(BIN)/callcoach eval samples
+	$(BIN)/callcoach eval samples --mono
 	$(BIN)/callcoach eval samples/scripts --labels samples/labels.json
 	$(BIN)/callcoach eval tests/data/dev
 
