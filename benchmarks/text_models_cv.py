@@ -14,7 +14,7 @@ import random
 
 from pipeline import text_models
 from pipeline.analyzers.call import Call
-from pipeline.analyzers.distraction import _MEETING, STATE_KINDS
+from pipeline.analyzers.distraction import STATE_KINDS, names_time_to_meet_or_call, state_kind_by_rules
 from pipeline.analyzers.meeting import CHANNEL_CUES, meeting_kind, proposal_turns
 from pipeline.nlp import cue_labels, load_nlp
 from pipeline.transcript import transcript_from_dict
@@ -37,14 +37,12 @@ def proposal_by_rules(text: str, language: str) -> str:
 
 
 def state_by_rules(text: str, language: str) -> str:
-    labels = cue_labels(load_nlp(language)(text))
-    return next((spec[1] for spec in STATE_KINDS.values() if spec[0] in labels), "engaged")
+    kind = state_kind_by_rules(cue_labels(load_nlp(language)(text)))
+    return STATE_KINDS[kind][1] if kind else "engaged"
 
 
 def adapt_by_rules(text: str, language: str) -> str:
-    labels = cue_labels(load_nlp(language)(text))
-    adapts = "ADAPT" in labels or ((labels & _MEETING or "PHONE_LATER" in labels) and "TIME" in labels)
-    return "adapted" if adapts else "not_adapted"
+    return "adapted" if names_time_to_meet_or_call(cue_labels(load_nlp(language)(text))) else "not_adapted"
 
 
 RULES = {"answers": reply_by_rules, "proposals": proposal_by_rules, "states": state_by_rules, "adapt": adapt_by_rules}

@@ -7,8 +7,9 @@ Four tasks, each a textcat (bag of words and word pairs; jieba tokens for Mandar
 - ``states``: one customer turn → busy / not_heard / side_talk / side_activity / engaged.
 - ``adapt``: the rep's turn after a sign of distraction → adapted (stops, names a time) / not_adapted.
 
-Each is trained from written examples in ``models/training/<task>_<lang>.jsonl`` plus examples
-mined from the train split of ``tests/data`` (never the dev split). Training is deterministic and
+Each is trained from written examples in ``models/training/<task>_<lang>.jsonl``; answers and proposals
+also from examples mined from the train split of ``tests/data`` (never the dev split; states and adapt
+mine nothing, see ``_mine_nothing``). Training is deterministic and
 takes seconds: ``callcoach models prepare text`` (or the first use) writes ``models/<task>-<lang>/``
 with ``nlp.to_disk``. How each classifier is combined with the cue rules, and at which confidence,
 is chosen by cross-validation on the training examples (benchmarks/text_models_cv.py).

@@ -71,6 +71,16 @@ def _customer_turns(call: Call):
             yield turn, doc
 
 
+def state_kind_by_rules(labels: set[str]) -> str | None:
+    """The customer-state kind the cue labels of a turn point to, if any."""
+    return next((kind for kind, spec in STATE_KINDS.items() if spec[0] in labels), None)
+
+
+def names_time_to_meet_or_call(labels: set[str]) -> bool:
+    """The cue rule for adapting: a meeting or a call back, with a time (docs/labels.md)."""
+    return bool((labels & _MEETING or "PHONE_LATER" in labels) and "TIME" in labels)
+
+
 def customer_state(text: str, labels: set[str], language: str) -> tuple[str | None, str | None, float]:
     """(state kind the cue rules see, state kind the classifier is sure of, classifier confidence that
     the turn is not engaged).
@@ -80,7 +90,7 @@ def customer_state(text: str, labels: set[str], language: str) -> tuple[str | No
     train calls chose this (F1 0.978, against 0.962 for rule kinds only and 0.917 for the classifier
     from 0.35): the written turns it learned from do not cover every way customers talk.
     """
-    rule_kind = next((kind for kind, spec in STATE_KINDS.items() if spec[0] in labels), None)
+    rule_kind = state_kind_by_rules(labels)
     cats = text_models.scores(text_models.STATES, text, language)
     if not cats:
         return rule_kind, None, 0.0
@@ -293,7 +303,7 @@ def rep_turn_adapts(text: str, labels: set[str], language: str) -> bool:
     The cue rules first (a meeting or a call back, with a time; "您先忙，回头联系" names none), then the
     classifier when it is sure. Order and threshold: benchmarks/distraction_cv.py on the train calls.
     """
-    if (labels & _MEETING or "PHONE_LATER" in labels) and "TIME" in labels:
+    if names_time_to_meet_or_call(labels):
         return True
     label, probability = text_models.classify(text_models.ADAPT, text, language)
     return label == "adapted" and probability >= text_models.ADAPT.min_confidence
