@@ -3,7 +3,9 @@
 Every call is a stereo recording mixed down to mono in memory, so the truth is exact:
 - the six real SpokenWOZ calls in ../shared/realdata/spokenwoz (word-level speaker labels;
   speaker B, the agent, plays the rep),
-- the bundled samples (per-turn speaker spans in samples/timing/*.json).
+- the bundled samples (per-turn speaker spans in samples/timing/*.json),
+- with --set train, the audio calls of the train split (samples/train): the diarisation settings
+  (pause trimming, piece lengths) are chosen there, and the two sets above are the check.
 
 Whisper runs once per mono mix and its words are cached under out/bench_diarize/ (Whisper is the
 slow part; the cache makes comparing diarisation methods cheap). Prints per method and data set:
@@ -62,14 +64,19 @@ def spokenwoz_calls() -> list[Call]:
     return calls
 
 
-def sample_calls() -> list[Call]:
+def sample_calls(folder: Path = ROOT / "samples", set_name: str = "samples") -> list[Call]:
     calls = []
-    for path in sorted((ROOT / "samples").iterdir()):
-        timing = ROOT / "samples" / "timing" / f"{path.stem}.json"
+    for path in sorted(folder.iterdir()):
+        timing = folder / "timing" / f"{path.stem}.json"
         if path.suffix in AUDIO_SUFFIXES and timing.is_file():
             turns = json.loads(timing.read_text("utf-8"))["turns"]
-            calls.append(Call("samples", path.stem, path, [(t["start_s"], t["end_s"], t["speaker"]) for t in turns]))
+            calls.append(Call(set_name, path.stem, path, [(t["start_s"], t["end_s"], t["speaker"]) for t in turns]))
     return calls
+
+
+def train_calls() -> list[Call]:
+    """The audio calls of the train split: where the diarisation's settings are chosen."""
+    return sample_calls(ROOT / "samples" / "train", "train")
 
 
 def cached_words(call: Call, refresh: bool) -> tuple[str, list[Word]]:
@@ -145,7 +152,8 @@ def evaluate(call: Call, method: str, refresh: bool) -> Result:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--methods", default=",".join(diarize.available_methods()))
-    parser.add_argument("--set", default="all", choices=["all", "spokenwoz", "samples"])
+    parser.add_argument("--set", default="all", choices=["all", "spokenwoz", "samples", "train"],
+                        help="all = the held-out sets (spokenwoz, samples); train = samples/train, for choosing settings")
     parser.add_argument("--calls", default="", help="only these stems (comma-separated)")
     parser.add_argument("--per-call", action="store_true")
     parser.add_argument("--refresh", action="store_true", help="re-run Whisper instead of using the cache")
@@ -153,7 +161,7 @@ def main() -> None:
 
     calls = (spokenwoz_calls() if args.set in ("all", "spokenwoz") else []) + (
         sample_calls() if args.set in ("all", "samples") else []
-    )
+    ) + (train_calls() if args.set == "train" else [])
     if args.calls:
         wanted = set(args.calls.split(","))
         calls = [c for c in calls if c.stem in wanted]

@@ -11,7 +11,7 @@ from importlib import resources
 
 import numpy as np
 
-from pipeline.audio import Audio
+from pipeline.audio import SAMPLE_RATE_HZ, Audio
 from pipeline.errors import CallcoachError
 from pipeline.models import DEFAULT_MODEL, resolve
 from pipeline.text import to_simplified
@@ -23,6 +23,11 @@ SUPPORTED_LANGUAGES = ("zh", "en")
 # A Mandarin prompt makes Whisper punctuate and prefer Simplified characters.
 _PROMPTS = {"zh": "以下是普通话的电话销售通话，使用简体中文。", "en": None}
 _NON_WORD = re.compile(r"[\s\W_]+", re.UNICODE)
+# Whisper sometimes ends a 30 s window early and skips the speech after it, mostly when noise sits
+# under the voices (a mono mix with the customer's traffic under the rep). Stretches of speech the
+# VAD found that no word covers, this long or longer, are transcribed again on their own.
+MISSED_SPEECH_MIN_S = 1.0
+_WORD_REACH_S = 0.3  # a word covers the speech this far around it (word times are approximate)
 # Whisper sometimes loops on one token ("行行行行…" hundreds of times); a run longer than this is cut.
 MAX_REPEATED_WORDS = 4
 
@@ -67,6 +72,25 @@ def _extends_loop(words: list[Word], text: str) -> bool:
     return all(w.text.strip().lower() == key for w in tail)
 
 
+def missed_speech(samples: np.ndarray, words: list[Word]) -> list[tuple[float, float]]:
+    """Stretches (start_s, end_s) the VAD hears as speech but no Whisper word covers, MISSED_SPEECH_MIN_S or longer."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    covered = sorted((w.start - _WORD_REACH_S, w.end + _WORD_REACH_S) for w in words)
+    missed = []
+    for chunk in get_speech_timestamps(samples, VadOptions()):
+        start, end = chunk["start"] / SAMPLE_RATE_HZ, chunk["end"] / SAMPLE_RATE_HZ
+        for low, high in covered:  # walk the covered spans across the chunk, keeping what lies between
+            if high <= start or low >= end:
+                continue
+            if low - start >= MISSED_SPEECH_MIN_S:
+                missed.append((round(start, 2), round(low, 2)))
+            start = max(start, high)
+        if end - start >= MISSED_SPEECH_MIN_S:
+            missed.append((round(start, 2), round(end, 2)))
+    return missed
+
+
 class Transcriber:
     """Loads a Whisper model once and transcribes channels with it."""
 
@@ -103,12 +127,14 @@ class Transcriber:
             return "zh", 0.0
         return ("zh", zh) if zh >= en else ("en", en)
 
-    def transcribe_channel(self, samples: np.ndarray, language: str) -> ChannelWords:
+    def _words(self, samples: np.ndarray, language: str, clips_s: list[float] | None = None):
+        """Whisper words of the whole channel (VAD on), or of the given [start, end, …] clips only."""
         segments, info = self.model.transcribe(
             samples,
             language=language,
             beam_size=self.settings.beam_size,
-            vad_filter=True,
+            vad_filter=clips_s is None,
+            clip_timestamps=clips_s if clips_s is not None else "0",
             word_timestamps=True,
             condition_on_previous_text=False,  # stops one misheard phrase from repeating through the call
             initial_prompt=_PROMPTS.get(language),
@@ -123,6 +149,16 @@ class Transcriber:
                 if not text.strip() or _extends_loop(words, text):
                     continue
                 words.append(Word(round(word.start, 2), round(word.end, 2), text, round(word.probability, 3)))
+        return words, info
+
+    def transcribe_channel(self, samples: np.ndarray, language: str) -> ChannelWords:
+        words, info = self._words(samples, language)
+        missed = missed_speech(samples, words)
+        if missed:
+            log.info("transcribing %d stretches of speech Whisper skipped: %s", len(missed), missed)
+            again, _ = self._words(samples, language, [t for span in missed for t in span])
+            inside = [w for w in again if any(start <= (w.start + w.end) / 2 <= end for start, end in missed)]
+            words = sorted(words + inside, key=lambda w: w.start)
         return ChannelWords(words=words, speech_s=float(info.duration_after_vad))
 
     def transcribe(self, audio: Audio, language: str | None) -> tuple[list[ChannelWords], str, float]:

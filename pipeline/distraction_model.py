@@ -11,7 +11,6 @@ committed so reviewers see the weights and a wheel install needs no training dat
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.fitted import data_digest, packaged_path, save_json
 from pipeline.models import REPO_ROOT
 
 # Order matters: it is the order of the stored coefficients.
@@ -184,11 +184,7 @@ def choose(rows: list[TrainingRow]) -> dict:
 
 
 def _data_digest() -> str:
-    digest = hashlib.sha256()
-    for path in sorted([*TEXT_TRAIN.glob("*.jsonl"), *AUDIO_TRAIN.glob("labels.json"), *AUDIO_TRAIN.glob("timing/*.json")]):
-        digest.update(path.relative_to(REPO_ROOT).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return data_digest([*TEXT_TRAIN.glob("*.jsonl"), *AUDIO_TRAIN.glob("labels.json"), *AUDIO_TRAIN.glob("timing/*.json")])
 
 
 def fit(rows: list[TrainingRow] | None = None) -> dict:
@@ -221,13 +217,10 @@ def fit(rows: list[TrainingRow] | None = None) -> dict:
 
 
 def model_path() -> Path:
-    return Path(str(resources.files("pipeline").joinpath(MODEL_FILE)))
+    return packaged_path(MODEL_FILE)
 
 
 def save(model: dict, path: Path | None = None) -> Path:
-    path = path or model_path()
-    staging = path.with_suffix(".tmp")
-    staging.write_text(json.dumps(model, ensure_ascii=False, indent=1) + "\n", "utf-8")
-    staging.replace(path)
+    path = save_json(model, path or model_path())
     load_model.cache_clear()
     return path

@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
 from spacy.tokens import Doc
 
-from pipeline.nlp import cue_labels
+from pipeline.role_model import cue_gain, load_model
 from pipeline.transcript import Transcript
 
 RepChannel = Literal["auto", "left", "right"]
 CHANNEL_NAMES = ("left", "right")
-# What a salesperson says and a customer rarely does, with how much each counts.
-_REP_CUE_WEIGHTS = {
-    "SELF_INTRO": 3.0,
-    "AVAILABILITY_CHECK": 2.0,
-    "MEET_VISIT": 2.0,
-    "MEET_INVITE": 2.0,
-    "PITCH": 1.0,
-    "MATERIALS": 1.0,
-    "PASSIVE": 1.0,
-    "ADAPT": 1.0,
-    "SERVICE_OFFER": 1.5,  # the agent's side of a service call ("how can I help", "很高兴为您服务")
-}
-_CUSTOMER_CUE_WEIGHTS = {
-    "STATE_BUSY": 1.5,
-    "QUESTION_SHARP": 0.5,
-    "REPEAT": 1.0,
-    "DECLINE": 1.0,
-    "DEFER": 1.0,
-    "CUSTOMER_REQUEST": 1.5,  # "I'm looking for …", "我想问一下"
-}
 
 
 @dataclass
@@ -48,43 +29,47 @@ class RoleDecision:
         return None if self.rep_channel is None else 1 - self.rep_channel
 
 
-def _channel_scores(transcript: Transcript, docs: list[Doc], channel: int) -> tuple[float, list[str]]:
-    score = 0.0
-    reasons: list[str] = []
+def _examples(transcript: Transcript, docs: list[Doc], side: int) -> list[str]:
+    """Up to two of the side's turns that sound most like a rep (for the report's basis sentence)."""
+    scored = []
     for turn, doc in zip(transcript.turns, docs, strict=True):
-        if turn.channel != channel:
-            continue
-        labels = cue_labels(doc)
-        gained = sum(_REP_CUE_WEIGHTS.get(label, 0.0) for label in labels)
-        gained -= sum(_CUSTOMER_CUE_WEIGHTS.get(label, 0.0) for label in labels)
-        if gained >= 2.0 and len(reasons) < 2:
-            reasons.append(f"#{turn.index}: “{turn.text[:40]}”")
-        score += gained
-    return score, reasons
+        if turn.channel == side:
+            gained = cue_gain(doc)
+            if gained >= 2.0:
+                scored.append((-gained, turn.index, f"#{turn.index}: “{turn.text[:40]}”"))
+    return [example for _, _, example in sorted(scored)[:2]]
+
+
+def _rep_side(transcript: Transcript, docs: list[Doc]) -> tuple[int, float, list[str]]:
+    """(the side that is the rep, probability that it is, example turns); probability 0.5 = no evidence."""
+    score = load_model().rep_score(transcript, docs, 0)
+    chosen = 0 if score >= 0 else 1
+    probability = 1.0 / (1.0 + math.exp(-abs(score)))
+    return chosen, probability, _examples(transcript, docs, chosen)
 
 
 _BASIS = {  # how the decision is explained, in the call's language
     "zh": {
         "mono": "单声道录音：双方在同一声道，未区分销售和客户",
         "forced": "用户指定 --rep-channel {channel}",
-        "content": "{channel}声道说话像销售（得分 {high:.0f} 比 {low:.0f}：自我介绍、介绍产品、提出见面、提供帮助）",
+        "content": "{channel}声道说话像销售（可能性 {probability:.0%}，依据自我介绍、介绍产品、提出见面、用“您”称呼、说话多少）",
         "example": "；例如 ",
         "tie": "双方说话内容没有区分度，暂定左声道为销售",
         "channels": {"left": "左", "right": "右"},
         "diarised": "单声道录音，按声音分成两人（{method}，区分可信度 {split:.0%}）；",
-        "voice_content": "说话像销售的一方定为销售（得分 {high:.0f} 比 {low:.0f}）",
+        "voice_content": "说话像销售的一方定为销售（可能性 {probability:.0%}）",
         "voice_tie": "双方说话内容没有区分度，暂定先开口的一方为销售",
     },
     "en": {
         "mono": "mono recording: both voices on one channel, rep and customer not separated",
         "forced": "--rep-channel {channel} given by the user",
-        "content": "{channel} channel talks like the rep (score {high:.0f} vs {low:.0f} from self-introduction, "
-        "pitching, proposing, offering help)",
+        "content": "{channel} channel talks like the rep ({probability:.0%} likely, from self-introduction, "
+        "pitching, proposing, offering help, how much each side talks)",
         "example": "; e.g. ",
         "tie": "no content cue tells the parties apart; guessed the left channel is the rep",
         "channels": {"left": "left", "right": "right"},
         "diarised": "mono recording, voices told apart by diarisation ({method}, split confidence {split:.0%}); ",
-        "voice_content": "the voice that talks like the rep is the rep (score {high:.0f} vs {low:.0f})",
+        "voice_content": "the voice that talks like the rep is the rep ({probability:.0%} likely)",
         "voice_tie": "no content cue tells the voices apart; guessed the first voice to speak is the rep",
     },
 }
@@ -99,18 +84,15 @@ def decide_roles_diarised(
     is the rep; either failing makes the roles unreliable.
     """
     say = _BASIS[transcript.language]
-    (first, first_why), (second, second_why) = (_channel_scores(transcript, docs, voice) for voice in (0, 1))
-    margin = abs(first - second)
-    if margin == 0:
-        opener = next((t.channel for t in transcript.turns if t.channel is not None), 0)
-        chosen, why, verdict = opener, [], say["voice_tie"]
+    chosen, probability, why = _rep_side(transcript, docs)
+    if probability == 0.5:  # nothing tells the voices apart
+        chosen = next((t.channel for t in transcript.turns if t.channel is not None), 0)
+        why, verdict = [], say["voice_tie"]
     else:
-        chosen = 0 if first > second else 1
-        why = (first_why, second_why)[chosen]
-        verdict = say["voice_content"].format(high=max(first, second), low=min(first, second))
+        verdict = say["voice_content"].format(probability=probability)
         if why:
             verdict += say["example"] + "; ".join(why)
-    content_confidence = min(1.0, margin / 6.0)
+    content_confidence = 2 * probability - 1
     basis = say["diarised"].format(method=diarisation_method, split=split_confidence) + verdict
     decision = RoleDecision(
         "diarised_mono", chosen, round(min(content_confidence, split_confidence), 2), basis,
@@ -130,16 +112,13 @@ def decide_roles(transcript: Transcript, docs: list[Doc], rep_channel: RepChanne
         chosen = CHANNEL_NAMES.index(rep_channel)
         decision = RoleDecision("stereo_forced", chosen, 1.0, say["forced"].format(channel=rep_channel))
     else:
-        (left, left_why), (right, right_why) = (_channel_scores(transcript, docs, c) for c in (0, 1))
-        chosen = 0 if left >= right else 1
-        margin = abs(left - right)
-        confidence = round(min(1.0, margin / 6.0), 2)
-        why = (left_why, right_why)[chosen]
+        chosen, probability, why = _rep_side(transcript, docs)
+        confidence = round(2 * probability - 1, 2)
         channel = say["channels"][CHANNEL_NAMES[chosen]]
-        basis = say["content"].format(channel=channel, high=max(left, right), low=min(left, right))
+        basis = say["content"].format(channel=channel, probability=probability)
         if why:
             basis += say["example"] + "; ".join(why)
-        if margin == 0:
+        if probability == 0.5:
             basis = say["tie"]
         decision = RoleDecision("stereo_content", chosen, confidence, basis)
     for turn in transcript.turns:

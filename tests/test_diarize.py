@@ -18,7 +18,7 @@ import soundfile as sf
 from pipeline.acoustics import measure
 from pipeline.audio import load_audio
 from pipeline.coaching import coach
-from pipeline.diarize import PIECE_MAX_S, diarise, pieces_of
+from pipeline.diarize import HOP_S, PIECE_MAX_S, diarise, pieces_of, quiet_frames, trimmed_to_speech
 from pipeline.errors import CallcoachError
 from pipeline.report.render import render_html, render_markdown
 from pipeline.report.schema import Roles
@@ -68,6 +68,27 @@ def test_pieces_break_at_pauses_and_after_the_maximum_length():
     assert pieces_of(words) == [[0, 1], [2]]
     steady = [Word(i * 0.3, i * 0.3 + 0.28, "w") for i in range(20)]  # 6 s without a pause
     assert all(steady[p[-1]].end - steady[p[0]].start <= PIECE_MAX_S for p in pieces_of(steady))
+
+
+def test_a_pause_swallowed_by_a_whisper_word_cuts_the_piece():
+    """Whisper stretched "好的" over the pause at a turn change; the audio shows the pause, so the piece is cut there."""
+    sample_rate_hz = 16_000
+    t = np.arange(int(3.0 * sample_rate_hz)) / sample_rate_hz
+    voice = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    voice[int(1.2 * sample_rate_hz) : int(1.6 * sample_rate_hz)] = 0.0  # 0.4 s pause: customer stops, rep starts
+    voice += np.random.default_rng(0).normal(0, 1e-3, len(voice)).astype(np.float32)
+    quiet = quiet_frames(voice, sample_rate_hz)
+    assert quiet[int(1.4 / HOP_S)] and not quiet[int(0.5 / HOP_S)] and not quiet[int(2.0 / HOP_S)]
+    words = [Word(0.5, 0.8, "开"), Word(0.8, 1.05, "会"), Word(1.05, 1.9, "好的"), Word(1.9, 2.4, "那您")]
+    assert pieces_of(words) == [[0, 1, 2, 3]]
+    trimmed = trimmed_to_speech(words, quiet)
+    assert trimmed[2].start == pytest.approx(1.6, abs=0.05) and trimmed[2].end == 1.9 and trimmed[2].text == "好的"
+    assert trimmed[:2] == words[:2] and trimmed[3] == words[3]
+    assert pieces_of(trimmed) == [[0, 1], [2, 3]]
+    inside_the_pause = Word(1.25, 1.55, "嗯")  # nothing voiced to trim to: left as Whisper gave it
+    assert trimmed_to_speech([inside_the_pause], quiet) == [inside_the_pause]
+    steady_noise = np.random.default_rng(1).normal(0, 0.1, len(voice)).astype(np.float32)
+    assert not quiet_frames(steady_noise, sample_rate_hz).any()  # no level contrast: no pauses claimed
 
 
 def test_too_little_speech_is_one_voice_with_no_confidence():
