@@ -52,6 +52,10 @@ def coach(transcript: Transcript, roles: Roles, meeting: Meeting, distraction: D
         point("roles", "warning", "roles.mono_low_split", [], confidence=f"{roles.split_confidence:.0%}")
     elif roles.method == "none" or roles.confidence < 0.2:
         point("roles", "warning", "roles.warning", [], quote=roles.basis)
+    elif roles.method == "diarised_mono" and roles.confidence < LOW_SPLIT_CONFIDENCE:
+        # The voices separate, but which one is the rep is unclear: on a mono call a wrong guess
+        # reads the whole call backwards, so the coach is told even at moderate doubt.
+        point("roles", "warning", "roles.warning", [], quote=roles.basis)
 
     if meeting.pushed:
         first, last = meeting.proposals[0], meeting.proposals[-1]

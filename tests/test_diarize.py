@@ -130,9 +130,9 @@ def test_diarised_acoustics_measure_only_what_one_channel_shows():
     assert evidence.not_measured == ["mono_shared_channel"]
 
 
-def _mono_roles(split_confidence: float) -> Roles:
-    return Roles(method="diarised_mono", rep_channel=None, confidence=min(0.8, split_confidence), basis="…",
-                 split_confidence=split_confidence, diarisation="spectral")
+def _mono_roles(split_confidence: float, role_confidence: float = 0.8) -> Roles:
+    return Roles(method="diarised_mono", rep_channel=None, confidence=min(role_confidence, split_confidence),
+                 basis="说话像销售的一方定为销售（可能性 63%）", split_confidence=split_confidence, diarisation="spectral")
 
 
 def test_low_split_confidence_is_visible_in_report_and_coaching():
@@ -148,6 +148,12 @@ def test_low_split_confidence_is_visible_in_report_and_coaching():
     assert "⚠" not in markdown and "单声道录音" in markdown  # still says roles come from a mono mix
     assert not any(p.principle == "roles" for p in coach(Transcript("zh", [], None), clear.roles, clear.meeting,
                                                           clear.distraction))
+
+    # Clear voices, unclear rep (SpokenWOZ SNG0072: roles confidence 0.26): the coach is warned too.
+    unsure = report.model_copy(update={"roles": _mono_roles(0.9, role_confidence=0.26)})
+    points = coach(Transcript("zh", [], None), unsure.roles, unsure.meeting, unsure.distraction)
+    assert [p.message for p in points if p.principle == "roles"] == [
+        "无法确定谁是销售：说话像销售的一方定为销售（可能性 63%）。本报告中的角色判断可信度低，请教练核对。"]
 
 
 @pytest.mark.whisper
