@@ -127,7 +127,7 @@ class Transcriber:
             return "zh", 0.0
         return ("zh", zh) if zh >= en else ("en", en)
 
-    def _words(self, samples: np.ndarray, language: str, clips_s: list[float] | None = None):
+    def transcribe_words(self, samples: np.ndarray, language: str, clips_s: list[float] | None = None):
         """Whisper words of the whole channel (VAD on), or of the given [start, end, …] clips only."""
         segments, info = self.model.transcribe(
             samples,
@@ -152,11 +152,11 @@ class Transcriber:
         return words, info
 
     def transcribe_channel(self, samples: np.ndarray, language: str) -> ChannelWords:
-        words, info = self._words(samples, language)
+        words, info = self.transcribe_words(samples, language)
         missed = missed_speech(samples, words)
         if missed:
             log.info("transcribing %d stretches of speech Whisper skipped: %s", len(missed), missed)
-            again, _ = self._words(samples, language, [t for span in missed for t in span])
+            again, _ = self.transcribe_words(samples, language, [t for span in missed for t in span])
             inside = [w for w in again if any(start <= (w.start + w.end) / 2 <= end for start, end in missed)]
             words = sorted(words + inside, key=lambda w: w.start)
         return ChannelWords(words=words, speech_s=float(info.duration_after_vad))
