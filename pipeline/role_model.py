@@ -1,19 +1,20 @@
 """Which voice is the rep: a logistic regression over what each side says and how much.
 
 A call's two sides (stereo channels, or the two diarised voices of a mono call) are each described
-by the same features — how often each cue kind occurs in their turns (self-introduction, pitching,
-proposing a meeting, asking to repeat, being busy …), how often they say the polite 您 and the plain
-你, their share of the call's words and their number of turns. The model scores the difference
-between the two sides; no intercept, so swapping the sides flips the answer exactly.
+by four features: the hand-weighted cue score of their turns (self-introduction, pitching,
+proposing a meeting … for the rep; asking to repeat, being busy, declining … for the customer), how
+often they say the polite 您 and the plain 你, and their share of the call's words. The model
+scores the difference between the two sides; no intercept, so swapping the sides flips the answer
+exactly.
 
 Fitted on the written calls of the train split (``tests/data/train`` and the scripts of
 ``samples/train``) — each seen as written and with diarisation-like damage: every turn cut into
 pieces of about a second (6 Mandarin characters, 4 English words), each piece moved to the other
 side with probability 0.1 or 0.2. On a mono call the role decision sees exactly that kind of damage,
-and a decision trained only on clean turns trusts single cues (one "我是…" landing in the wrong
-voice) too much. C is chosen by cross-validation over calls; the fit, its figures and a SHA-256 of
-the training data are stored in ``pipeline/role_model.json`` (committed; refit with
-``callcoach models prepare roles``; tests/test_role_model.py checks it is current).
+and the cue score alone trusts single cues (one "我是…" landing in the wrong voice) too much. C is
+chosen by cross-validation over calls; the fit, its figures and a SHA-256 of the training data are
+stored in ``pipeline/role_model.json`` (committed; refit with ``callcoach models prepare roles``;
+tests/test_role_model.py checks it is current).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import math
 import random
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -107,7 +107,7 @@ class RoleModel:
 
 @lru_cache(maxsize=1)
 def load_model() -> RoleModel:
-    data = json.loads(resources.files("pipeline").joinpath(MODEL_FILE).read_text("utf-8"))
+    data = json.loads(model_path().read_text("utf-8"))
     return RoleModel(tuple(data["features"]), tuple(data["coef"]))
 
 
