@@ -91,24 +91,27 @@ def side_features(transcript: Transcript, docs: list[Doc], side: int) -> dict[st
             "talk_share": talk[1] / max(1.0, sum(talk))}
 
 
+def side_difference(transcript: Transcript, docs: list[Doc], side: int) -> np.ndarray:
+    """FEATURES of ``side`` minus those of the other side: what the model scores."""
+    mine, theirs = side_features(transcript, docs, side), side_features(transcript, docs, 1 - side)
+    return np.array([mine[name] - theirs[name] for name in FEATURES])
+
+
 @dataclass(frozen=True)
 class RoleModel:
-    features: tuple[str, ...]
-    coef: tuple[float, ...]
-
-    def vector(self, features: dict[str, float]) -> np.ndarray:
-        return np.array([features.get(name, 0.0) for name in self.features])
+    coef: tuple[float, ...]  # one per FEATURES entry, in that order
 
     def rep_score(self, transcript: Transcript, docs: list[Doc], side: int) -> float:
         """Log-odds that ``side`` is the rep rather than the other side."""
-        difference = self.vector(side_features(transcript, docs, side)) - self.vector(side_features(transcript, docs, 1 - side))
-        return float(np.dot(difference, self.coef))
+        return float(np.dot(side_difference(transcript, docs, side), self.coef))
 
 
 @lru_cache(maxsize=1)
 def load_model() -> RoleModel:
     data = json.loads(model_path().read_text("utf-8"))
-    return RoleModel(tuple(data["features"]), tuple(data["coef"]))
+    if tuple(data["features"]) != FEATURES:
+        raise RuntimeError(f"{MODEL_FILE} was fitted on other features; run `callcoach models prepare roles`")
+    return RoleModel(tuple(data["coef"]))
 
 
 # --- training (needs the repository's train split and scikit-learn) ---------------------------------
@@ -149,11 +152,10 @@ def as_two_sides(call: dict, move_probability: float, rng: random.Random) -> Tra
     return Transcript(language=language, turns=turns)
 
 
-def _differences(calls: list[dict], names: tuple[str, ...]) -> dict[float, list[list[np.ndarray]]]:
+def _differences(calls: list[dict]) -> dict[float, list[list[np.ndarray]]]:
     """Per move probability, per call: feature differences rep side minus customer side, one per draw."""
     from pipeline.analyzers.call import parse_turns
 
-    model = RoleModel(names, (0.0,) * len(names))
     rng = random.Random(SEED)
     out: dict[float, list[list[np.ndarray]]] = {}
     for p in MOVE_PROBABILITIES:
@@ -162,8 +164,7 @@ def _differences(calls: list[dict], names: tuple[str, ...]) -> dict[float, list[
             draws = []
             for _ in range(DRAWS if p > 0 else 1):
                 transcript = as_two_sides(call, p, rng)
-                docs = parse_turns(transcript)
-                draws.append(model.vector(side_features(transcript, docs, 0)) - model.vector(side_features(transcript, docs, 1)))
+                draws.append(side_difference(transcript, parse_turns(transcript), 0))
             out[p].append(draws)
     return out
 
@@ -182,8 +183,7 @@ def fit() -> dict:
     from sklearn.model_selection import KFold
 
     calls = written_calls()
-    names = FEATURES
-    differences = _differences(calls, names)
+    differences = _differences(calls)
     languages = np.array([call["language"] for call in calls])
     best: dict | None = None
     for c in C_GRID:
@@ -201,7 +201,7 @@ def fit() -> dict:
     assert best is not None
     regression = _fit(differences, range(len(calls)), best["C"])
     return {
-        "features": list(names),
+        "features": list(FEATURES),
         "coef": [round(float(v), 6) for v in regression.coef_[0]],
         "C": best["C"],
         "cross_validation": {"folds": FOLDS, "draws": DRAWS, "roles_right_by_move_probability": best["accuracy"]},
