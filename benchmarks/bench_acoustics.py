@@ -1,4 +1,4 @@
-"""Benchmark: cost of the sound-feature stage (pipeline.acoustics.measure) relative to the audio's duration.
+"""Benchmark: cost of the sound-feature stage (pipeline.audio.acoustics.measure) relative to the audio's duration.
 
 Uses the bundled samples with their rendered turn timings (samples/timing/*.json) as the turns, so no
 Whisper run is needed. Prints per file the stage's time as a share of the audio duration, and the
@@ -15,8 +15,8 @@ import statistics
 import time
 from pathlib import Path
 
-from pipeline.acoustics import measure
-from pipeline.audio import load_audio
+from pipeline.audio.acoustics import measure
+from pipeline.audio.decode import load_audio
 from pipeline.transcript import Transcript, Turn
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

@@ -16,8 +16,9 @@ import statistics
 import time
 from pathlib import Path
 
+from pipeline.audio.formats import AUDIO_SUFFIXES
+
 ROOT = Path(__file__).resolve().parent.parent
-AUDIO_SUFFIXES = {".wav", ".mp3", ".m4a", ".ogg", ".flac"}
 
 
 def _peak_rss_mib() -> float:
@@ -26,7 +27,7 @@ def _peak_rss_mib() -> float:
 
 def run_callcoach(files: list[str], beam_size: int, compute_type: str, queue) -> None:
     from pipeline.analyze import AnalyzeOptions, Analyzer
-    from pipeline.asr import AsrSettings
+    from pipeline.audio.asr import AsrSettings
 
     started = time.perf_counter()
     analyzer = Analyzer(AnalyzeOptions(asr=AsrSettings(beam_size=beam_size, compute_type=compute_type)))
@@ -43,7 +44,7 @@ def run_callcoach(files: list[str], beam_size: int, compute_type: str, queue) ->
 def run_faster_whisper(files: list[str], beam_size: int, compute_type: str, split_stereo: bool, queue) -> None:
     from faster_whisper import WhisperModel, decode_audio
 
-    from pipeline.models import resolve
+    from pipeline.audio.whisper_models import resolve
 
     started = time.perf_counter()
     model = WhisperModel(resolve("base"), device="cpu", compute_type=compute_type)
@@ -79,7 +80,7 @@ def main() -> None:
     files = [str(f) for f in args.files] or sorted(
         str(p) for p in (ROOT / "samples").iterdir() if p.suffix in AUDIO_SUFFIXES
     )
-    from pipeline.audio import load_audio
+    from pipeline.audio.decode import load_audio
 
     durations = {f: load_audio(Path(f)).duration_s for f in files}
     audio_s = sum(durations.values())

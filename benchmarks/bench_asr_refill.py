@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.asr import Transcriber, missed_speech  # noqa: E402
-from pipeline.audio import load_audio  # noqa: E402
-from pipeline.evaluate import AUDIO_SUFFIXES  # noqa: E402
+from pipeline.audio.asr import Transcriber, missed_speech  # noqa: E402
+from pipeline.audio.decode import load_audio  # noqa: E402
+from pipeline.audio.formats import AUDIO_SUFFIXES  # noqa: E402
 
 
 def main() -> None:

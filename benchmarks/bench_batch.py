@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from pipeline.analyze import AnalyzeOptions
-from pipeline.audio import load_audio
-from pipeline.batch import BatchOptions, run_batch
+from pipeline.audio.decode import load_audio
+from pipeline.audio.formats import AUDIO_SUFFIXES
+from pipeline.batch.run import BatchOptions, run_batch
+from pipeline.options import AnalyzeOptions
 
 ROOT = Path(__file__).resolve().parent.parent
-AUDIO_SUFFIXES = {".wav", ".mp3", ".m4a", ".ogg", ".flac"}
 REPS = ("alice", "bob", "carol", "dave")
 
 

@@ -4,7 +4,7 @@ Every call is a stereo recording mixed down to mono in memory, so the truth is e
 - the six real SpokenWOZ calls in ../shared/realdata/spokenwoz (word-level speaker labels;
   speaker B, the agent, plays the rep),
 - the bundled samples (per-turn speaker spans in samples/timing/*.json),
-- with --set train, the audio calls of the train split (samples/train): the diarisation settings
+- with --set train, the audio calls of the train split (models/training/audio): the diarisation settings
   (pause trimming, piece lengths) are chosen there, and the two sets above are the check.
 
 Whisper runs once per mono mix and its words are cached under out/bench_diarize/ (Whisper is the
@@ -32,15 +32,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline import diarize  # noqa: E402
-from pipeline.analyzers.call import parse_turns  # noqa: E402
-from pipeline.audio import load_audio  # noqa: E402
-from pipeline.speakers import decide_roles  # noqa: E402
+from pipeline.analysis.call import parse_turns  # noqa: E402
+from pipeline.analysis.roles import decide_roles  # noqa: E402
+from pipeline.audio import diarize  # noqa: E402
+from pipeline.audio.decode import load_audio  # noqa: E402
+from pipeline.audio.formats import AUDIO_SUFFIXES  # noqa: E402
 from pipeline.transcript import Transcript, Word, build_turns  # noqa: E402
 
 REALDATA = ROOT.parent / "shared" / "realdata"
 CACHE = ROOT / "out" / "bench_diarize"
-AUDIO_SUFFIXES = {".wav", ".mp3", ".m4a", ".ogg", ".flac"}
 
 
 @dataclass
@@ -76,7 +76,7 @@ def sample_calls(folder: Path = ROOT / "samples", set_name: str = "samples") -> 
 
 def train_calls() -> list[Call]:
     """The audio calls of the train split: where the diarisation's settings are chosen."""
-    return sample_calls(ROOT / "samples" / "train", "train")
+    return sample_calls(ROOT / "models" / "training" / "audio", "train")
 
 
 def cached_words(call: Call, refresh: bool) -> tuple[str, list[Word]]:
@@ -85,7 +85,7 @@ def cached_words(call: Call, refresh: bool) -> tuple[str, list[Word]]:
     if cache.is_file() and not refresh:
         data = json.loads(cache.read_text("utf-8"))
         return data["language"], [Word(*w) for w in data["words"]]
-    from pipeline.asr import Transcriber
+    from pipeline.audio.asr import Transcriber
 
     global _TRANSCRIBER
     if _TRANSCRIBER is None:
@@ -153,7 +153,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--methods", default=",".join(diarize.available_methods()))
     parser.add_argument("--set", default="all", choices=["all", "spokenwoz", "samples", "train"],
-                        help="all = the held-out sets (spokenwoz, samples); train = samples/train, for choosing settings")
+                        help="all = the held-out sets (spokenwoz, samples); train = models/training/audio, for choosing settings")
     parser.add_argument("--calls", default="", help="only these stems (comma-separated)")
     parser.add_argument("--per-call", action="store_true")
     parser.add_argument("--refresh", action="store_true", help="re-run Whisper instead of using the cache")

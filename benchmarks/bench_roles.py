@@ -2,7 +2,7 @@
 
 On a mono call the role decision sees two diarised voices, and some stretches of the rep's speech
 land in the customer's voice (and back). This simulates that on written calls with known speakers
-(pipeline.role_model.as_two_sides: every turn cut into pieces of about a second, each piece moved
+(pipeline.training.roles.as_two_sides: every turn cut into pieces of about a second, each piece moved
 to the other side with probability p) and prints the share of calls where the decision
 (speakers.decide_roles) picks the rep's side, per language and p.
 
@@ -22,10 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.analyzers.call import parse_turns  # noqa: E402
-from pipeline.evaluate import load_labeled  # noqa: E402
-from pipeline.role_model import as_two_sides  # noqa: E402
-from pipeline.speakers import decide_roles  # noqa: E402
+
+from pipeline.analysis.call import parse_turns  # noqa: E402
+from pipeline.analysis.roles import decide_roles  # noqa: E402
+from pipeline.training.evaluate import load_labeled  # noqa: E402
+from pipeline.training.roles import as_two_sides  # noqa: E402
 
 MOVE_PROBABILITIES = (0.0, 0.1, 0.2, 0.3)
 

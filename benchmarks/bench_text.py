@@ -24,7 +24,7 @@ def main() -> None:
 
     started = time.perf_counter()
     from pipeline.analyze import Analyzer
-    from pipeline.nlp import load_nlp
+    from pipeline.language.nlp import load_nlp
     from pipeline.transcript import transcript_from_dict
 
     import_s = time.perf_counter() - started

@@ -1,4 +1,4 @@
-"""Cross-validation of the fused distraction score (pipeline.distraction_model) on the train split.
+"""Cross-validation of the fused distraction score (pipeline.training.distraction) on the train split.
 
 Prints, for every regularisation strength, the out-of-fold precision / recall / F1 at each threshold's
 best, the Brier score and a reliability table (is a score of 0.7 right 70 % of the time?), per source
@@ -14,7 +14,8 @@ import json
 
 import numpy as np
 
-from pipeline import distraction_model as dm
+from pipeline.analysis.distraction_score import model_path
+from pipeline.training import distraction as dm
 
 
 def reliability(probabilities: np.ndarray, y: np.ndarray, bins: int = 5) -> list[tuple[str, int, float, float]]:
@@ -35,17 +36,17 @@ def main() -> None:
           f"{int(y.sum())} distracted; {dm.FOLDS}-fold stratified, seed {dm.SEED}")
     for c in dm.C_GRID:
         probabilities = dm.out_of_fold(rows, c)
-        best = max(dm.THRESHOLD_GRID, key=lambda t: (dm.prf(y, probabilities >= t)[2], -abs(t - 0.5)))
-        p, r, f1 = dm.prf(y, probabilities >= best)
+        best = max(dm.THRESHOLD_GRID, key=lambda t: (dm.prf_of(y, probabilities >= t)[2], -abs(t - 0.5)))
+        p, r, f1 = dm.prf_of(y, probabilities >= best)
         brier = float(np.mean((probabilities - y) ** 2))
         per_source = ", ".join(
-            f"{source} F1 {dm.prf(y[sources == source], probabilities[sources == source] >= best)[2]:.3f}"
+            f"{source} F1 {dm.prf_of(y[sources == source], probabilities[sources == source] >= best)[2]:.3f}"
             for source in ("text", "audio") if (sources == source).any()
         )
         print(f"C={c:<4} best threshold {best:.2f}: P/R/F1 {p:.3f}/{r:.3f}/{f1:.3f}  Brier {brier:.3f}  ({per_source})")
         for label, n, mean_p, observed in reliability(probabilities, y):
             print(f"    score {label}: {n:3d} calls, mean score {mean_p:.2f}, distracted {observed:.2f}")
-    model = json.loads(dm.model_path().read_text("utf-8"))
+    model = json.loads(model_path().read_text("utf-8"))
     print(f"\ncommitted model: C={model['C']}, threshold {model['threshold']}, cross-validation {model['cross_validation']}")
     for name, weight in sorted(zip(model["features"], model["coef"], strict=True), key=lambda item: -abs(item[1])):
         print(f"  {name:<24} {weight:+.3f}  (per standard deviation)")

@@ -1,8 +1,8 @@
-"""Cross-validation of the trained text classifiers (pipeline.text_models) against and with the cue rules.
+"""Cross-validation of the trained text classifiers (pipeline.language.classifiers, trained by pipeline.training.classifiers) against and with the cue rules.
 
 For each task and language: k-fold accuracy of the classifier alone, of the cue rules alone, and of
 the ways of combining them at several confidence thresholds — the figures the combination in
-pipeline/analyzers/meeting.py and each Task.min_confidence are chosen from. Usage:
+pipeline/analysis/meeting.py and each Task.min_confidence are chosen from. Usage:
 
     .venv/bin/python benchmarks/text_models_cv.py [--folds 5] [--task states --task adapt]
 """
@@ -12,11 +12,12 @@ from __future__ import annotations
 import argparse
 import random
 
-from pipeline import text_models
-from pipeline.analyzers.call import Call
-from pipeline.analyzers.distraction import STATE_KINDS, names_time_to_meet_or_call, state_kind_by_rules
-from pipeline.analyzers.meeting import CHANNEL_CUES, meeting_kind, proposal_turns
-from pipeline.nlp import cue_labels, load_nlp
+from pipeline.analysis.call import Call
+from pipeline.analysis.distraction import STATE_KINDS, names_time_to_meet_or_call, state_kind_by_rules
+from pipeline.analysis.meeting import CHANNEL_CUES, meeting_kind, proposal_turns
+from pipeline.language import classifiers
+from pipeline.language.nlp import cue_labels, load_nlp
+from pipeline.training import classifiers as training
 from pipeline.transcript import transcript_from_dict
 
 THRESHOLDS = (0.35, 0.5, 0.65, 0.8, 0.9)
@@ -49,14 +50,14 @@ RULES = {"answers": reply_by_rules, "proposals": proposal_by_rules, "states": st
 NEGATIVE = {"answers": "other", "proposals": "no_push", "states": "engaged", "adapt": "not_adapted"}
 
 
-def cross_validate(task: text_models.Task, language: str, folds: int) -> list[tuple[str, str, float, str]]:
+def cross_validate(task: classifiers.Task, language: str, folds: int) -> list[tuple[str, str, float, str]]:
     """(gold, classifier label, probability, rules label) for every example, each predicted out of fold."""
     rules = RULES[task.name]
-    pairs = text_models.training_examples(task, language)
+    pairs = training.training_examples(task, language)
     random.Random(0).shuffle(pairs)
     results = []
     for fold in range(folds):
-        nlp = text_models.fit(task, language, [p for i, p in enumerate(pairs) if i % folds != fold])
+        nlp = training.fit(task, language, [p for i, p in enumerate(pairs) if i % folds != fold])
         for text, gold in pairs[fold::folds]:
             cats = nlp(text).cats
             label = max(cats, key=cats.get)
@@ -67,9 +68,9 @@ def cross_validate(task: text_models.Task, language: str, folds: int) -> list[tu
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--task", choices=sorted(text_models.TASKS), action="append", help="only these tasks")
+    parser.add_argument("--task", choices=sorted(classifiers.TASKS), action="append", help="only these tasks")
     args = parser.parse_args()
-    for task in text_models.TASKS.values():
+    for task in classifiers.TASKS.values():
         if args.task and task.name not in args.task:
             continue
         negative = NEGATIVE[task.name]

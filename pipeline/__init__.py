@@ -1,3 +1,6 @@
-"""callcoach: offline coaching pipeline for sales calls."""
+"""callcoach: offline coaching pipeline for sales calls.
 
-__version__ = "0.1.0"
+``__version__`` is the one place the package version is written (pyproject.toml reads it from here).
+"""
+
+__version__ = "0.2.0"

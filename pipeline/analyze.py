@@ -2,51 +2,42 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import __version__
-from pipeline.acoustics import measure
-from pipeline.analyzers import ANALYZERS
-from pipeline.analyzers.call import Call, parse_turns
-from pipeline.asr import AsrSettings, Transcriber
-from pipeline.audio import load_audio
-from pipeline.coaching import coach
-from pipeline.diarize import DEFAULT_METHOD, diarise
+from pipeline.analysis import distraction, meeting
+from pipeline.analysis.call import Call, parse_turns
+from pipeline.analysis.coaching import coach
+from pipeline.analysis.roles import (
+    CHANNEL_NAMES,
+    RoleDecision,
+    decide_roles,
+    decide_roles_diarised,
+    given_roles,
+)
+from pipeline.audio.acoustics import AcousticEvidence, measure
+from pipeline.audio.asr import Transcriber
+from pipeline.audio.decode import Audio, load_audio
+from pipeline.audio.diarize import diarise
 from pipeline.errors import CallcoachError
+from pipeline.identity import call_id_of_file, call_id_of_name
+from pipeline.options import AnalyzeOptions
 from pipeline.report.schema import Acoustics, Report, Roles, Transcription, TurnOut
-from pipeline.speakers import CHANNEL_NAMES, RepChannel, RoleDecision, decide_roles, decide_roles_diarised
 from pipeline.transcript import Transcript, Word, build_turns, load_transcript_json
 
 log = logging.getLogger(__name__)
 TRANSCRIPT_SUFFIXES = {".json"}
 
-
-@dataclass
-class AnalyzeOptions:
-    language: str | None = None  # None = detect
-    rep_channel: RepChannel = "auto"
-    asr: AsrSettings = field(default_factory=AsrSettings)
-    mix_to_mono: bool = False  # analyse a stereo call as a phone app would record it (evaluation of the mono path)
-    diarisation: str = DEFAULT_METHOD  # how a mono call's two voices are told apart (pipeline/diarize.py)
+__all__ = ["Analysis", "AnalyzeOptions", "Analyzer"]
 
 
 @dataclass
 class Analysis:
     report: Report
     audio_path: Path | None  # the recording the report plays, None for transcript input
-
-
-def call_id_of(path: Path) -> str:
-    """Content hash: the same recording under another name is the same call."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()[:16]
 
 
 class Analyzer:
@@ -75,7 +66,7 @@ class Analyzer:
             return Analysis(self.analyze_transcript(transcript, source=path), audio_path=None)
         return Analysis(self._analyze_recording(path), audio_path=path)
 
-    def _split_voices(self, audio, words: list[Word]) -> tuple[list[list[Word]], float, str] | None:
+    def _split_voices(self, audio: Audio, words: list[Word]) -> tuple[list[list[Word]], float, str] | None:
         """Mono: the words of each of the two voices, the split confidence and method; None when no split."""
         started = time.perf_counter()
         result = diarise(audio.channels[0], audio.sample_rate_hz, words, method=self.options.diarisation)
@@ -123,14 +114,7 @@ class Analyzer:
 
     def analyze_transcript(self, transcript: Transcript, source: Path | str) -> Report:
         """Text-only analysis: the transcript's speakers are taken as given."""
-        known = any(turn.speaker != "unknown" for turn in transcript.turns)
-        roles = RoleDecision(
-            "given" if known else "none",
-            None,
-            1.0 if known else 0.0,
-            "speakers labelled in the transcript" if known else "transcript has no speaker labels",
-        )
-        return self._report(Call.parse(transcript), source, roles, None)
+        return self._report(Call.parse(transcript), source, given_roles(transcript), None)
 
     def _report(
         self,
@@ -139,39 +123,44 @@ class Analyzer:
         roles: RoleDecision,
         transcription: Transcription | None,
     ) -> Report:
-        transcript, acoustics = call.transcript, call.acoustics
-        parts = {name: analyze(call) for name, analyze in ANALYZERS.items()}
+        transcript = call.transcript
+        meeting_part = meeting.analyze(call)
+        distraction_part = distraction.analyze(call)
         stereo = roles.method in ("stereo_content", "stereo_forced")
         roles_out = Roles(
             method=roles.method,
-            rep_channel=CHANNEL_NAMES[roles.rep_channel] if stereo and roles.rep_channel is not None else None,  # type: ignore[arg-type]
+            rep_channel=CHANNEL_NAMES[roles.rep_channel] if stereo and roles.rep_channel is not None else None,
             confidence=roles.confidence,
             basis=roles.basis,
             split_confidence=roles.split_confidence,
-            diarisation=roles.diarisation_method,  # type: ignore[arg-type]
+            diarisation=roles.diarisation_method,
         )
         source_path = Path(source)
         return Report(
-            call_id=call_id_of(source_path) if source_path.is_file() else hashlib.sha256(str(source).encode()).hexdigest()[:16],
+            call_id=call_id_of_file(source_path) if source_path.is_file() else call_id_of_name(str(source)),
             source=str(source),
             language=transcript.language,
             duration_s=transcript.duration_s,
             pipeline_version=__version__,
             roles=roles_out,
             transcription=transcription,
-            acoustics=None
-            if acoustics is None
-            else Acoustics(
-                customer_response_latency_median_s=acoustics.median_latency_s,
-                customer_long_pauses=len(acoustics.slow_responses) if acoustics.customer_channel is not None else None,
-                customer_background_level_dbfs=acoustics.background_level_dbfs,
-                customer_background_kind=acoustics.background_kind,  # type: ignore[arg-type]
-                overlap_s=acoustics.overlap_s,
-                customer_interruptions=acoustics.customer_interruptions,
-                customer_speech_rate=acoustics.customer_speech_rate,
-            ),
+            acoustics=_acoustics_out(call.acoustics),
             turns=[TurnOut(index=t.index, speaker=t.speaker, start=t.start, end=t.end, text=t.text) for t in transcript.turns],
-            meeting=parts["meeting"],
-            distraction=parts["distraction"],
-            coaching=coach(transcript, roles_out, parts["meeting"], parts["distraction"]),
+            meeting=meeting_part,
+            distraction=distraction_part,
+            coaching=coach(transcript, roles_out, meeting_part, distraction_part),
         )
+
+
+def _acoustics_out(acoustics: AcousticEvidence | None) -> Acoustics | None:
+    if acoustics is None:
+        return None
+    return Acoustics(
+        customer_response_latency_median_s=acoustics.median_latency_s,
+        customer_long_pauses=len(acoustics.slow_responses) if acoustics.customer_channel is not None else None,
+        customer_background_level_dbfs=acoustics.background_level_dbfs,
+        customer_background_kind=acoustics.background_kind,
+        overlap_s=acoustics.overlap_s,
+        customer_interruptions=acoustics.customer_interruptions,
+        customer_speech_rate=acoustics.customer_speech_rate,
+    )

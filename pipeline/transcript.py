@@ -16,9 +16,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.errors import CallcoachError
-from pipeline.text import detect_language_of_text, to_simplified
+from pipeline.language.text import detect_language_of_text, to_simplified
 
 Speaker = Literal["rep", "customer", "unknown"]
+Language = Literal["zh", "en"]
+LANGUAGES: tuple[Language, ...] = ("zh", "en")
 # Same-party words further apart than this start a new turn (a long silence is a new turn).
 MAX_INTRA_TURN_GAP_S = 2.0
 
@@ -46,7 +48,7 @@ class Turn:
 
 @dataclass
 class Transcript:
-    language: Literal["zh", "en"]
+    language: Language
     turns: list[Turn]
     duration_s: float | None = None
 
@@ -79,7 +81,7 @@ def _utterances(words: list[Word], others: list[Word]) -> list[list[Word]]:
     return utterances
 
 
-def build_turns(words_by_channel: list[list[Word]], language: Literal["zh", "en"]) -> list[Turn]:
+def build_turns(words_by_channel: list[list[Word]], language: Language) -> list[Turn]:
     """Put each channel's utterances on one timeline; one turn = one party's continuous speech.
 
     Working from words (not Whisper segments) means a 30-second segment cannot
@@ -91,7 +93,7 @@ def build_turns(words_by_channel: list[list[Word]], language: Literal["zh", "en"
         others = [word for other, other_words in enumerate(words_by_channel) if other != channel for word in other_words]
         pieces.extend((channel, utterance) for utterance in _utterances(words, others))
     pieces.sort(key=lambda piece: (piece[1][0].start, piece[0]))
-    turns = []
+    turns: list[Turn] = []
     for channel, words in pieces:
         text = _join_words(words, language)
         if not text:
@@ -120,7 +122,7 @@ class _TurnIn(BaseModel):
 
 class _TranscriptIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    language: Literal["zh", "en"] | None = None
+    language: Language | None = None
     turns: list[_TurnIn] = Field(min_length=1)
 
     @field_validator("turns")

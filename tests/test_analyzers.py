@@ -2,8 +2,8 @@
 
 import pytest
 
-from pipeline import evaluate
 from pipeline.analyze import Analyzer
+from pipeline.training import evaluate
 from pipeline.transcript import transcript_from_dict
 
 from .conftest import DATA

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pipeline.audio import SAMPLE_RATE_HZ, load_audio
+from pipeline.audio.decode import SAMPLE_RATE_HZ, load_audio
 from pipeline.errors import CallcoachError
 
 from .conftest import SAMPLES

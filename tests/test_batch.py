@@ -16,24 +16,17 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from pipeline import batch
-from pipeline.batch import (
-    BatchOptions,
-    CallResult,
-    InlineCallExecutor,
-    call_date_of,
-    compile_rep_pattern,
-    discover,
-    format_summary,
-    remove_stale_temp_files,
-    rep_of,
-    run_batch,
-    sniff,
-)
+from pipeline.batch import discover as discovery
+from pipeline.batch.discover import call_date_of, compile_rep_pattern, discover, rep_of, sniff
+from pipeline.batch.progress import format_summary
+from pipeline.batch.run import BatchOptions, run_batch
 from pipeline.errors import CallcoachError
+from pipeline.jobs.executors import InlineCallExecutor
+from pipeline.jobs.worker import CallResult
+from pipeline.report.files import remove_stale_temp_files
 from pipeline.store import Owner, Store
 
-from .conftest import DATA, SAMPLES
+from .conftest import SAMPLES, all_labeled_calls
 
 CALLCOACH = [sys.executable, "-m", "pipeline.cli"]
 REPS = ("alice", "bob", "carol")
@@ -44,13 +37,7 @@ def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 
 
 def labeled_transcripts() -> list[dict]:
-    calls = []
-    for path in sorted(DATA.glob("*/*.jsonl")):
-        for line in path.read_text("utf-8").splitlines():
-            if line.strip():
-                call = json.loads(line)
-                calls.append({"id": call["id"], "language": call["language"], "turns": call["turns"]})
-    return calls
+    return [{"id": call["id"], "language": call["language"], "turns": call["turns"]} for call in all_labeled_calls()]
 
 
 def make_archive(root: Path, n: int, reps: tuple[str, ...] = REPS, first_day: date = date(2024, 5, 6)) -> list[Path]:
@@ -161,8 +148,8 @@ def test_unchanged_files_are_not_hashed_again(tmp_path, monkeypatch):
     archive = tmp_path / "archive"
     paths = make_archive(archive, 4)
     hashed: list[Path] = []
-    real = batch.sha256_of
-    monkeypatch.setattr(batch, "sha256_of", lambda path: hashed.append(path) or real(path))
+    real = discovery.sha256_of
+    monkeypatch.setattr(discovery, "sha256_of", lambda path: hashed.append(path) or real(path))
     with Store(tmp_path / "calls.db") as store:
         discover(archive, store, tmp_path / "out")
         assert len(hashed) == 4
@@ -324,7 +311,7 @@ def excerpt(source: Path, target: Path, start_s: float, end_s: float) -> Path:
     """Part of a bundled call as a FLAC file: a real recording, short enough for a quick test."""
     import soundfile as sf
 
-    from pipeline.audio import load_audio
+    from pipeline.audio.decode import load_audio
 
     audio = load_audio(source)
     target.parent.mkdir(parents=True, exist_ok=True)

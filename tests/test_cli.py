@@ -60,7 +60,7 @@ def test_out_dir_gets_all_three_formats(good_transcript, tmp_path):
     result = run("analyze", str(good_transcript), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["good.html", "good.json", "good.md"]
-    assert json.loads((out / "good.json").read_text("utf-8"))["schema_version"] == "1"
+    assert json.loads((out / "good.json").read_text("utf-8"))["schema_version"] == "2"
 
 
 def test_format_option_limits_outputs(good_transcript, tmp_path):

@@ -15,16 +15,16 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pipeline.acoustics import measure
-from pipeline.audio import load_audio
-from pipeline.coaching import coach
-from pipeline.diarize import HOP_S, PIECE_MAX_S, diarise, pieces_of, quiet_frames, trimmed_to_speech
+from pipeline.analysis.coaching import coach
+from pipeline.audio.acoustics import measure
+from pipeline.audio.decode import load_audio
+from pipeline.audio.diarize import HOP_S, PIECE_MAX_S, diarise, pieces_of, quiet_frames, trimmed_to_speech
 from pipeline.errors import CallcoachError
 from pipeline.report.render import render_html, render_markdown
 from pipeline.report.schema import Roles
 from pipeline.transcript import Transcript, Turn, Word
 
-from .conftest import SAMPLES
+from .conftest import SAMPLES, speakers_agree_with_timing
 from .test_render import zh_report
 
 
@@ -169,7 +169,7 @@ def test_cli_analyses_a_mono_recording_end_to_end(tmp_path, sample_labels):
     assert report["transcription"]["channels"] == 1
     assert report["roles"]["method"] == "diarised_mono" and report["roles"]["diarisation"] == "spectral"
     assert report["roles"]["split_confidence"] >= 0.5
-    assert report["turns"][0]["speaker"] == "rep"  # "Hi Mr. Carter, this is Mike …"
+    assert speakers_agree_with_timing(report["turns"], stem) >= 0.8
     assert {t["speaker"] for t in report["turns"]} == {"rep", "customer"}
     labels = sample_labels[stem]
     assert report["meeting"]["pushed"] == labels["meeting"]["pushed"]

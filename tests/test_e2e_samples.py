@@ -7,9 +7,7 @@ import sys
 import jsonschema
 import pytest
 
-from pipeline import evaluate
-
-from .conftest import ROOT, SAMPLES
+from .conftest import ROOT, SAMPLES, speakers_agree_with_timing
 
 pytestmark = pytest.mark.whisper
 SCHEMA = json.loads((ROOT / "pipeline" / "report" / "report.schema.json").read_text("utf-8"))
@@ -60,40 +58,28 @@ def test_distracted_english_caller_on_a_noisy_line(analyzer, sample_labels):
     assert report.acoustics and report.acoustics.customer_background_kind == "broadband"
 
 
-def test_eval_over_all_samples_through_whisper(analyzer):
-    calls = evaluate.load_labeled(SAMPLES)
-    assert len(calls) >= 8
-    result = evaluate.run(
-        calls,
-        analyze_file=lambda path: analyzer.analyze(path).report,
-        analyze_inline=analyzer.analyze_transcript,
-    )
-    print("\nsamples via audio:", json.dumps({k: round(v["f1"], 3) for k, v in result.binary.items()}),
-          json.dumps({k: round(v["accuracy"], 3) for k, v in result.accuracy.items()}))
-    assert not result.failed
-    # Whisper base on 8 kHz synthetic speech mishears; these floors catch a broken stage, not tuning.
-    assert result.binary["meeting.pushed"]["f1"] >= 0.7
-    assert result.binary["distraction.distracted"]["f1"] >= 0.7
-
-
 def test_mono_and_fake_stereo_calls_are_diarised_end_to_end(analyzer, tmp_path):
     """Mono (and a stereo file carrying one signal twice) take the diarised path: rep and customer from one channel."""
     import numpy as np
     import soundfile as sf
 
-    from pipeline.audio import load_audio
+    from pipeline.audio.decode import load_audio
 
     audio = load_audio(_sample("zh_engaged_thinking_pause"))
     mono = audio.channels.mean(axis=0)
     sf.write(tmp_path / "mono.wav", mono, audio.sample_rate_hz)
     sf.write(tmp_path / "fake_stereo.wav", np.stack([mono, mono], axis=1), audio.sample_rate_hz)
+    reports = {}
     for name in ("mono.wav", "fake_stereo.wav"):
-        report = analyzer.analyze(tmp_path / name).report
+        report = reports[name] = analyzer.analyze(tmp_path / name).report
         assert report.roles.method == "diarised_mono" and report.roles.rep_channel is None
         assert report.roles.split_confidence is not None
         assert {turn.speaker for turn in report.turns} == {"rep", "customer"}
-        assert report.turns[0].speaker == "rep"  # "吴老板您好，我是鲜丰食品的小何"
-        assert report.meeting.pushed
+        assert speakers_agree_with_timing(report.turns, "zh_engaged_thinking_pause") >= 0.8
         assert report.distraction.not_measured, "background sound needs the customer's own channel"
         assert report.transcription.channels == 1
         assert report.transcription.fake_stereo is (name == "fake_stereo.wav")
+    # One signal copied twice is the mono call: the same findings, whatever words this CPU's Whisper heard.
+    # (Whether the push survives a mono mix is measured over all samples by `callcoach eval samples --mono`.)
+    mono, fake = reports["mono.wav"], reports["fake_stereo.wav"]
+    assert (mono.meeting, mono.distraction, mono.turns) == (fake.meeting, fake.distraction, fake.turns)

@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline import models
+from pipeline.audio import whisper_models as models
 from pipeline.errors import CallcoachError
 
 

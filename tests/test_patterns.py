@@ -5,7 +5,7 @@ from importlib import resources
 
 import pytest
 
-from pipeline.nlp import cue_labels, load_cue_patterns, load_nlp
+from pipeline.language.nlp import cue_labels, load_cue_patterns, load_nlp
 
 
 def _regex_entries():

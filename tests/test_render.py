@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.report.render import audio_data_uri, mmss, render_html, render_markdown, secs
+from pipeline.report.render import audio_data_uri, render_html, render_markdown
 from pipeline.report.schema import (
     Acoustics,
     Coaching,
@@ -23,6 +23,7 @@ from pipeline.report.schema import (
     Transcription,
     TurnOut,
 )
+from pipeline.report.timefmt import mmss, secs
 
 ZH_TURNS = [
     ("rep", 0.4, 5.893, "王总您好，我是华工机械的小李。王总，现在说话方便吗？"),
@@ -112,8 +113,8 @@ def zh_report(timed: bool = True) -> Report:
                 )
             ],
             evidence=[
-                Evidence(turn=4, start=t(4), quote=ZH_PROPOSAL, kind="proposal: visit_customer"),
-                Evidence(turn=5, start=t(5), quote=ZH_ANSWER, kind="answer: accepted"),
+                Evidence(turn=4, start=t(4), quote=ZH_PROPOSAL, kind="proposal", reason="visit_customer"),
+                Evidence(turn=5, start=t(5), quote=ZH_ANSWER, kind="answer", reason="accepted"),
             ],
         ),
         distraction=Distraction(
@@ -190,8 +191,8 @@ def en_report() -> Report:
             commitment_to_return=False,
             proposals=[],
             evidence=[
-                Evidence(turn=2, start=6.5, quote="I'll send you the deck", kind="downgrade: materials"),
-                Evidence(turn=2, start=6.5, quote="set up a time by WeChat", kind="downgrade: wechat"),
+                Evidence(turn=2, start=6.5, quote="I'll send you the deck", kind="downgrade", channels=["materials"]),
+                Evidence(turn=2, start=6.5, quote="set up a time by WeChat", kind="downgrade", channels=["wechat"]),
             ],
         ),
         distraction=Distraction(
@@ -403,7 +404,7 @@ def test_html_highlight_escapes_quote_with_markup():
     report = en_report()
     report.turns[4].text = "say <b>meet</b> & go"
     report.meeting.evidence.append(
-        Evidence(turn=4, start=14.5, quote="<b>meet</b>", kind="proposal: unspecified")
+        Evidence(turn=4, start=14.5, quote="<b>meet</b>", kind="proposal", reason="unspecified")
     )
     html = render_html(report, None)
     assert "say <mark" in html

@@ -1,5 +1,5 @@
-from pipeline.analyzers.call import parse_turns
-from pipeline.speakers import decide_roles
+from pipeline.analysis.call import parse_turns
+from pipeline.analysis.roles import decide_roles
 from pipeline.transcript import Transcript, Turn
 
 

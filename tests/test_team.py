@@ -8,9 +8,18 @@ import sys
 from html.parser import HTMLParser
 from urllib.parse import unquote
 
-from pipeline.batch import BatchOptions, InlineCallExecutor, run_batch
+from pipeline.batch.run import BatchOptions, run_batch
+from pipeline.jobs.executors import InlineCallExecutor
+from pipeline.report.team import (
+    METRICS,
+    Tally,
+    iso_week,
+    line_chart,
+    render_team_html,
+    team_context,
+    week_span,
+)
 from pipeline.store import CallRow
-from pipeline.team import METRICS, Tally, iso_week, line_chart, render_team_html, team_context, week_span
 
 from .test_batch import make_archive
 
@@ -79,7 +88,7 @@ def test_context_per_rep_and_week(tmp_path):
 
 
 def test_chart_breaks_lines_where_a_week_has_nothing_to_rate():
-    from pipeline.team import Series
+    from pipeline.report.team import Series
 
     weeks = ["2024-W19", "2024-W20", "2024-W21", "2024-W22"]
     chart = line_chart(weeks, [Series("alice", "#2563eb", False, [(100.0, "1/1"), (50.0, "1/2"), (None, ""), (0.0, "0/3")])])

@@ -1,36 +1,51 @@
-"""The trained text classifiers: real training from the repo's data, determinism, and the rules-only fallback."""
+"""The trained text classifiers: real training from the repo's data, determinism, staleness, and the
+rules-only fallback."""
 
 import pytest
 
-from pipeline import text_models
+from pipeline.language import classifiers
+from pipeline.training import classifiers as training
 
 
 @pytest.fixture
 def fresh_models(tmp_path, monkeypatch):
     monkeypatch.setenv("CALLCOACH_MODELS_DIR", str(tmp_path))
-    text_models.load.cache_clear()
+    classifiers.load.cache_clear()
     yield tmp_path
-    text_models.load.cache_clear()
+    classifiers.load.cache_clear()
 
 
 def test_reply_classifier_trains_deterministically_and_reads_clear_replies(fresh_models):
-    path = text_models.train(text_models.ANSWERS, "en")
+    path = training.train(classifiers.ANSWERS, "en")
     assert path.parent == fresh_models and (path / "meta.json").is_file()
-    assert text_models.classify(text_models.ANSWERS, "Sure, Thursday at ten works, see you then.", "en")[0] == "accepted"
-    assert text_models.classify(text_models.ANSWERS, "No thanks, we're not interested, don't bother coming.", "en")[0] == "declined"
-    first = text_models.load("answers", "en")("let me check my calendar and get back to you").cats
-    text_models.load.cache_clear()
-    text_models.train(text_models.ANSWERS, "en")
-    assert text_models.load("answers", "en")("let me check my calendar and get back to you").cats == first
+    assert classifiers.classify(classifiers.ANSWERS, "Sure, Thursday at ten works, see you then.", "en")[0] == "accepted"
+    assert classifiers.classify(classifiers.ANSWERS, "No thanks, we're not interested, don't bother coming.", "en")[0] == "declined"
+    first = classifiers.load("answers", "en")("let me check my calendar and get back to you").cats
+    training.train(classifiers.ANSWERS, "en")
+    assert classifiers.load("answers", "en")("let me check my calendar and get back to you").cats == first
 
 
 def test_proposal_classifier_separates_a_push_from_a_past_meeting(fresh_models):
-    label, p = text_models.classify(text_models.PROPOSALS, "王总，周四下午两点我去您厂里当面给您演示一下？", "zh")
+    training.train(classifiers.PROPOSALS, "zh")
+    label, p = classifiers.classify(classifiers.PROPOSALS, "王总，周四下午两点我去您厂里当面给您演示一下？", "zh")
     assert label == "push" and p > 0.5
-    assert text_models.classify(text_models.PROPOSALS, "上次见面的时候您说想看看新款，资料我发您微信。", "zh")[0] == "no_push"
+    assert classifiers.classify(classifiers.PROPOSALS, "上次见面的时候您说想看看新款，资料我发您微信。", "zh")[0] == "no_push"
 
 
-def test_without_training_data_the_rules_decide_alone(fresh_models, monkeypatch, tmp_path):
-    monkeypatch.setattr(text_models, "TRAINING_DIR", tmp_path / "nothing-here")
-    assert text_models.classify(text_models.ANSWERS, "行，周四见", "zh") == ("other", 0.0)
-    assert text_models.classify(text_models.PROPOSALS, "周四我去您厂里", "zh") == ("no_push", 0.0)
+def test_a_classifier_is_retrained_exactly_when_its_data_changes(fresh_models, monkeypatch):
+    training.train(classifiers.ADAPT, "en")
+    assert training.is_current(classifiers.ADAPT, "en")
+    monkeypatch.setattr(training, "training_digest", lambda task, language: "other data")
+    assert not training.is_current(classifiers.ADAPT, "en")
+
+
+def test_the_checkout_s_classifiers_are_current():
+    """`make setup` (and every analysing command) trains them from the data as it is now."""
+    stale = [f"{task.name}-{language}" for task in classifiers.TASKS.values() for language in classifiers.LANGUAGES
+             if not training.is_current(task, language)]
+    assert not stale, f"stale text classifiers {stale}: run `callcoach models prepare text`"
+
+
+def test_without_a_trained_classifier_the_rules_decide_alone(fresh_models):
+    assert classifiers.classify(classifiers.ANSWERS, "行，周四见", "zh") == ("other", 0.0)
+    assert classifiers.classify(classifiers.PROPOSALS, "周四我去您厂里", "zh") == ("no_push", 0.0)

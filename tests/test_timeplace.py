@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.timeplace import parse_time, zh_number
+from pipeline.language.timeplace import parse_time, zh_number
 
 
 @pytest.mark.parametrize(

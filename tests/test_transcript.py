@@ -76,7 +76,7 @@ def test_times_are_optional():
 
 
 def test_whisper_token_loops_are_cut():
-    from pipeline.asr import MAX_REPEATED_WORDS, _extends_loop
+    from pipeline.audio.asr import MAX_REPEATED_WORDS, _extends_loop
 
     words: list[Word] = []
     for i in range(50):

@@ -113,9 +113,16 @@ def test_repeated_wrong_passwords_are_throttled(web):
         assert client.post("/signin", data={"name": "bob", "password": PASSWORDS["bob"], "csrf_token": token}).status_code == 429
 
 
+def _routes(routes):
+    """Every route of an app, inside included routers too."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        yield from _routes(inner.routes) if inner is not None else [route]
+
+
 def test_every_post_without_the_csrf_token_is_rejected(web):
     app = create_app(web["config"])
-    posts = sorted({route.path for route in app.routes if "POST" in getattr(route, "methods", set())})
+    posts = sorted({route.path for route in _routes(app.routes) if "POST" in getattr(route, "methods", set())})
     assert posts == ["/calls/{call_id}/feedback", "/signin", "/signout", "/uploads"]  # a new form must join this test
     call = web["call_id"]
     with TestClient(app) as client:
@@ -308,7 +315,8 @@ def test_the_supervisor_restarts_a_dead_worker_and_fails_a_file_that_kills_it_tw
     import signal
 
     from pipeline import __version__
-    from pipeline.store import CRASHES_BEFORE_FAILED, DiscoveredCall, Owner, _process_start
+    from pipeline.store import CRASHES_BEFORE_FAILED, DiscoveredCall, Owner
+    from pipeline.store.records import _process_start
     from pipeline.web.queue import QueueSupervisor
     from tests.web_helpers import pid_gone, wait_for
 

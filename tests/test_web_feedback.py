@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from pipeline import feedback as fb
 from pipeline.cli import app as cli_app
 from pipeline.store import Store
+from pipeline.store import feedback as fb
 from pipeline.web.app import create_app
 from pipeline.web.config import WebConfig
 from tests.web_helpers import CONCRETE_PUSH, add_done_call, add_users, sign_in

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from pipeline.store import MIGRATIONS, SCHEMA_VERSION, Store
+from pipeline.store import SCHEMA_VERSION, Store
+from pipeline.store.migrations import MIGRATIONS
 from pipeline.web import accounts
 from pipeline.web.uploads import label_of
 

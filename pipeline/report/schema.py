@@ -1,5 +1,9 @@
 """The report contract (JSON). ``report.schema.json`` beside this file is generated from these models
-(`python -m pipeline.report.schema > pipeline/report/report.schema.json`) and a test keeps them equal."""
+(`python -m pipeline.report.schema > pipeline/report/report.schema.json`) and a test keeps them equal.
+
+Schema 2 (callcoach 0.2): evidence is a ``kind`` plus a ``reason`` code and ``channels`` (schema 1 wrote
+one string such as "proposal: visit_customer" or "downgrade: wechat, phone"), signal kinds are a closed
+list."""
 
 from __future__ import annotations
 
@@ -8,10 +12,52 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1"
+from pipeline.transcript import Language, Speaker
+
+SCHEMA_VERSION: Literal["2"] = "2"
 # A diarised voice split less clear than this is shown to the coach as a warning (report and coaching).
 LOW_SPLIT_CONFIDENCE = 0.5
-Speaker = Literal["rep", "customer", "unknown"]
+
+MeetingKind = Literal["visit_customer", "invite_to_our_site", "neutral_place", "unspecified"]
+Outcome = Literal["accepted", "declined", "deferred", "none"]
+Channel = Literal["wechat", "phone", "email", "video", "materials", "passive"]
+CHANNELS: tuple[Channel, ...] = ("wechat", "phone", "email", "video", "materials", "passive")
+# Why a meeting word in a rep's clause is not a proposal to meet.
+NotAPushReason = Literal["past_meeting", "video_meeting", "service_logistics"]
+EvidenceKind = Literal[
+    "proposal",  # reason: the meeting kind
+    "answer",  # reason: the customer's answer
+    "not_a_push",  # reason: why not
+    "talked_out_of_meeting",
+    "distance_excuse",
+    "downgrade",  # channels: what the rep offered instead
+    "downgrade_accepted",  # channels: what the customer offered and the rep went along with
+    "commitment_return",
+]
+SignalKind = Literal[
+    "explicit_state",
+    "asked_to_repeat",
+    "talking_to_someone_else",
+    "side_activity",
+    "backchannel_streak",
+    "backchannel_repeat",
+    "slow_responses",
+    "background_sound",
+    "ended_call",
+]
+Principle = Literal[
+    "meeting_push",
+    "concrete_proposal",
+    "channel",
+    "distance",
+    "commitment_return",
+    "availability_check",
+    "customer_state",
+    "roles",
+]
+Verdict = Literal["good", "missed", "warning"]
+Daypart = Literal["morning", "noon", "afternoon", "evening"]
+RoleMethod = Literal["stereo_content", "stereo_forced", "diarised_mono", "given", "none"]
 
 
 class _Strict(BaseModel):
@@ -32,22 +78,30 @@ class Evidence(_Strict):
     turn: int
     start: float | None
     quote: str
-    kind: str
+    kind: EvidenceKind
+    reason: MeetingKind | Outcome | NotAPushReason | None = Field(
+        default=None, description="proposal: the meeting kind; answer: the outcome; not_a_push: why not"
+    )
+    channels: list[Channel] = Field(default_factory=list, description="downgrade kinds: the weaker channels")
 
 
 class ProposedTime(_Strict):
     """The time a proposal names, normalised: 周四下午两点 → Thursday / afternoon / 14:00."""
 
-    day: str | None = Field(description='e.g. "Thursday", "next Monday", "tomorrow", "December 3", "weekend"')
-    daypart: Literal["morning", "noon", "afternoon", "evening"] | None
-    clock: str | None = Field(description="24-hour HH:MM")
+    day: str | None = Field(default=None, description='e.g. "Thursday", "next Monday", "tomorrow", "December 3", "weekend"')
+    daypart: Daypart | None = None
+    clock: str | None = Field(default=None, description="24-hour HH:MM")
+
+    @property
+    def is_specific(self) -> bool:
+        return bool(self.day or self.clock)
 
 
 class MeetingProposal(_Strict):
     turn: int
     start: float | None
     quote: str
-    kind: Literal["visit_customer", "invite_to_our_site", "neutral_place", "unspecified"]
+    kind: MeetingKind
     when: list[str] = Field(description="time expressions named in the proposal, as said")
     where: list[str] = Field(description="places named in the proposal, as said")
     time: ProposedTime | None = Field(description="the named time, normalised; null when none was named")
@@ -56,9 +110,9 @@ class MeetingProposal(_Strict):
 class Meeting(_Strict):
     pushed: bool
     concrete: bool
-    outcome: Literal["accepted", "declined", "deferred", "none"]
+    outcome: Outcome
     downgraded: bool
-    downgrade_channels: list[Literal["wechat", "phone", "email", "video", "materials", "passive"]]
+    downgrade_channels: list[Channel]
     attempts: int = Field(ge=0)
     distance_excuse: bool
     invited_via_wechat: bool = Field(description="the rep pushed the meeting invitation itself into WeChat")
@@ -68,7 +122,7 @@ class Meeting(_Strict):
 
 
 class Signal(_Strict):
-    kind: str
+    kind: SignalKind
     turn: int | None
     start: float | None
     end: float | None
@@ -87,17 +141,8 @@ class Distraction(_Strict):
 
 
 class Coaching(_Strict):
-    principle: Literal[
-        "meeting_push",
-        "concrete_proposal",
-        "channel",
-        "distance",
-        "commitment_return",
-        "availability_check",
-        "customer_state",
-        "roles",
-    ]
-    verdict: Literal["good", "missed", "warning"]
+    principle: Principle
+    verdict: Verdict
     message: str
     evidence_turns: list[int]
 
@@ -105,7 +150,7 @@ class Coaching(_Strict):
 class Roles(_Strict):
     """How the rep and the customer were told apart."""
 
-    method: Literal["stereo_content", "stereo_forced", "diarised_mono", "given", "none"] = Field(
+    method: RoleMethod = Field(
         description="diarised_mono: a mono recording (or fake stereo) split into two voices, roles from content"
     )
     rep_channel: Literal["left", "right"] | None
@@ -140,10 +185,10 @@ class Transcription(_Strict):
 
 
 class Report(_Strict):
-    schema_version: Literal["1"] = SCHEMA_VERSION
+    schema_version: Literal["2"] = SCHEMA_VERSION
     call_id: str
     source: str
-    language: Literal["zh", "en"]
+    language: Language
     duration_s: float | None
     pipeline_version: str
     roles: Roles
@@ -158,7 +203,7 @@ class Report(_Strict):
 def json_schema() -> dict:
     schema = Report.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://callcoach.dev/schema/report-1.json"
+    schema["$id"] = f"https://callcoach.dev/schema/report-{SCHEMA_VERSION}.json"
     return schema
 
 

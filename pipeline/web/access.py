@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pipeline.store import CallRow, Store
+from pipeline.store.database import Store
+from pipeline.store.records import CallRow
 from pipeline.web.accounts import User
 
 CALL_ID = re.compile(r"^[0-9a-f]{16}$")

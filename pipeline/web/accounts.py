@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from pipeline.errors import CallcoachError
-from pipeline.store import Store
+from pipeline.store.database import Store
 
 Role = Literal["rep", "coach", "admin"]
 ROLES: tuple[Role, ...] = ("rep", "coach", "admin")

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.analyze import AnalyzeOptions
+from pipeline.options import AnalyzeOptions
 
 MIB = 1024 * 1024
+SESSION_COOKIE = "cc_session"
+SIGNIN_COOKIE = "cc_signin"  # double-submit CSRF token of the sign-in form
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
-from pipeline.report.render import mmss
-from pipeline.store import CallRow, Store
+from pipeline.report.timefmt import mmss
+from pipeline.store.database import Store
+from pipeline.store.records import CallRow
 from pipeline.web.access import display_names, name_of
 
 # Dashboard flag filter: key -> what the coach reads in the menu.
@@ -83,7 +84,7 @@ def filtered(store: Store, rep: str, date_from: str, date_to: str, flag: str) ->
 
 def relink_team(html: str, rows: list[CallRow], page_dir: Path) -> str:
     """The team page links each listed call to its report file (relative to ``page_dir``, as
-    ``pipeline.team`` computes it); in the web app, link the call's review page instead, in the whole
+    ``pipeline.report.team`` computes it); in the web app, link the call's review page instead, in the whole
     window (the team view is shown in a frame)."""
     by_href: dict[str, str] = {}
     for row in rows:

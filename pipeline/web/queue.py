@@ -1,5 +1,5 @@
 """The processing queue of uploads: rows in the store's ``calls`` table, analysed by a worker process
-that runs the nightly batch's worker code (``pipeline.batch.init_worker`` / ``process_call``).
+that runs the worker code the nightly batch runs too (``pipeline.jobs.worker``).
 
 Why this is restart-safe: an upload is a ``queued`` row before the browser hears "accepted"; the worker
 claims a row (queued → processing, with its pid) before touching the file, writes the reports
@@ -24,21 +24,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from pipeline import __version__
-from pipeline.analyze import AnalyzeOptions
-from pipeline.batch import (
-    CallTask,
-    WorkerConfig,
-    _die_with_parent,  # the batch's "worker dies with its parent" guard, shared on purpose
-    init_worker,
-    process_call,
-    remove_stale_temp_files,
-)
-from pipeline.store import Store
+from pipeline.jobs.worker import CallTask, WorkerConfig, die_with_parent, init_worker, process_call
+from pipeline.options import AnalyzeOptions
+from pipeline.report.files import FORMATS, remove_stale_temp_files
+from pipeline.store.database import Store
 from pipeline.web.config import WebConfig
 
 log = logging.getLogger(__name__)
 RUN_ARCHIVE = "web uploads"  # how the server's runs are named in the store's runs table
-FORMATS = ("json", "md", "html")
 _RESTART_BACKOFF_S = 2.0
 
 _NEXT_UPLOAD = """
@@ -59,7 +52,7 @@ def next_task(store: Store) -> CallTask | None:
 def worker_main(config: WorkerConfig, poll_s: float, parent_pid: int) -> None:
     """The worker process: load the pipeline once, then analyse queued uploads one at a time, forever."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
-    _die_with_parent(parent_pid)
+    die_with_parent(parent_pid)
     # Warnings from the pipeline's libraries, plus one line per analysed call from this module.
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s callcoach worker: %(message)s")
     log.setLevel(logging.INFO)

@@ -21,16 +21,14 @@ from pathlib import Path
 import av
 
 from pipeline import __version__
-from pipeline.store import DiscoveredCall, Store
+from pipeline.audio.formats import CONTAINER_SUFFIXES
+from pipeline.identity import call_id_of_sha256
+from pipeline.store.database import Store
+from pipeline.store.records import DiscoveredCall
 from pipeline.web.accounts import User
 from pipeline.web.config import WebConfig
 
 MAX_LABEL_CHARS = 120
-# PyAV container format names -> the suffix the stored file gets (the decoder does not need it, people do).
-_SUFFIXES = {
-    "mp3": ".mp3", "wav": ".wav", "flac": ".flac", "ogg": ".ogg", "aac": ".aac", "amr": ".amr",
-    "mov,mp4,m4a,3gp,3g2,mj2": ".m4a", "matroska,webm": ".webm", "asf": ".wma", "caf": ".caf", "aiff": ".aiff",
-}
 
 
 class UploadRejected(Exception):
@@ -133,7 +131,7 @@ def sniff_audio(path: Path) -> tuple[str, float | None]:
         raise
     except (av.error.FFmpegError, ValueError, OSError, UnicodeDecodeError, IndexError) as error:
         raise UploadRejected(415, "not a recording: callcoach cannot decode this file as audio") from error
-    return _SUFFIXES.get(format_name, ".audio"), duration_s
+    return CONTAINER_SUFFIXES.get(format_name, ".audio"), duration_s
 
 
 def record_rejection(store: Store, user: User, label: str, size: int | None, reason: str) -> None:
@@ -161,7 +159,7 @@ def accept(store: Store, user: User, received: Received, label: str, config: Web
     else:
         os.chmod(received.path, 0o640)
         os.replace(received.path, stored)  # same folder tree: atomic, never a half-written recording
-    call_id = received.sha256[:16]
+    call_id = call_id_of_sha256(received.sha256)
     existing = store.call(call_id)
     if existing is None or existing.status == "failed":
         call = DiscoveredCall(

@@ -1,0 +1,290 @@
+"""Did the rep push for an in-person meeting, concretely, and did he settle for a weaker channel?
+
+Rules over cue spans (patterns/cues_<lang>.json), judged clause by clause so that "上次见面"
+(a past meeting) or "腾讯会议" (video) next to a meeting word does not count as a push. The
+customer's answer is read by a trained reply classifier, and rep turns the cues do not explain are
+read by a trained proposal classifier (pipeline.language.classifiers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from spacy.tokens import Span
+
+from pipeline.analysis.call import Call
+from pipeline.language import classifiers
+from pipeline.language.nlp import clauses, cue_labels, cues_in, quote_of
+from pipeline.language.timeplace import parse_time
+from pipeline.report.schema import (
+    CHANNELS,
+    Channel,
+    Evidence,
+    EvidenceKind,
+    Meeting,
+    MeetingKind,
+    MeetingProposal,
+    NotAPushReason,
+    Outcome,
+)
+
+MEETING_CUES: dict[str, MeetingKind] = {
+    "MEET_VISIT": "visit_customer", "MEET_INVITE": "invite_to_our_site", "MEET_NEUTRAL": "neutral_place",
+}
+# A meeting word in the same clause as one of these is not a proposal to meet.
+BLOCKERS: dict[str, NotAPushReason] = {"PAST": "past_meeting", "VIDEO": "video_meeting", "SERVICE": "service_logistics"}
+CHANNEL_CUES: dict[str, Channel] = {
+    "WECHAT": "wechat",
+    "PHONE_LATER": "phone",
+    "EMAIL": "email",
+    "VIDEO": "video",
+    "MATERIALS": "materials",
+    "PASSIVE": "passive",
+}
+# How many customer turns after the last proposal are read for the answer.
+ANSWER_WINDOW_TURNS = 3
+
+
+@dataclass
+class _Proposal:
+    turn: int
+    clause: Span
+    kind: MeetingKind
+    when: list[str] = field(default_factory=list)
+    where: list[str] = field(default_factory=list)
+    time_text: str = ""  # the words the time is read from (this turn, or the rep's next turn)
+
+
+def meeting_kind(labels: set[str]) -> MeetingKind | None:
+    for cue, kind in MEETING_CUES.items():
+        if cue in labels:
+            return kind
+    if "MEET_GENERIC" in labels:
+        return "unspecified"
+    if "PLACE" in labels and "TIME" in labels:  # "周四上午楼下星巴克" names a meeting without a verb
+        return "neutral_place"
+    return None
+
+
+def _evidence(
+    call: Call,
+    turn: int,
+    span: Span,
+    kind: EvidenceKind,
+    reason: MeetingKind | Outcome | NotAPushReason | None = None,
+    channels: list[Channel] | None = None,
+) -> Evidence:
+    return Evidence(turn=turn, start=call.transcript.turns[turn].start, quote=quote_of(span), kind=kind,
+                    reason=reason, channels=channels or [])
+
+
+def _unique(texts: list[str]) -> list[str]:
+    return list(dict.fromkeys(texts))
+
+
+def _find_proposals(
+    call: Call, evidence: list[Evidence], use_classifier: bool = True
+) -> tuple[list[_Proposal], bool]:
+    """Rep clauses proposing an in-person meeting; also returns whether the rep used distance as an excuse."""
+    proposals: list[_Proposal] = []
+    distance_excuse = False
+    for turn, doc in zip(call.transcript.turns, call.docs, strict=True):
+        if not call.rep_side(turn):
+            continue
+        turn_labels = cue_labels(doc)
+        talked_out = "SELF_CANCEL" in turn_labels
+        proposed_here = blocked_here = False
+        for clause in clauses(doc):
+            labels = cue_labels(clause)
+            kind = meeting_kind(labels)
+            if kind is None:
+                continue
+            blocked = [why for cue, why in BLOCKERS.items() if cue in labels]
+            if "SERVICE" in labels and "REP_ALONGSIDE" in labels:
+                blocked.remove(BLOCKERS["SERVICE"])  # "我带工程师去您厂里": the rep goes too
+            if blocked:
+                blocked_here = True
+                evidence.append(_evidence(call, turn.index, clause, "not_a_push", blocked[0]))
+                continue
+            if talked_out:
+                evidence.append(_evidence(call, turn.index, clause, "talked_out_of_meeting"))
+                continue
+            if proposed_here:
+                continue  # one proposal per turn; the first clause is the quote
+            proposed_here = True
+            proposals.append(
+                _Proposal(
+                    turn.index,
+                    clause,
+                    kind,
+                    when=_unique([s.text for s in cues_in(doc, "TIME")]),
+                    where=_unique([s.text for s in cues_in(doc, "PLACE")]),
+                    time_text=doc.text,
+                )
+            )
+        # What the cue lists miss ("fit down together", "过来坐坐聊聊?") the trained classifier may catch,
+        # unless a cue already explained why this turn is not a push.
+        unexplained = not (proposed_here or blocked_here or talked_out)
+        if use_classifier and unexplained and _classifier_says_push(turn.text, call.transcript.language):
+            proposed_here = True
+            proposals.append(
+                _Proposal(
+                    turn.index,
+                    doc[:],
+                    meeting_kind(turn_labels) or "unspecified",
+                    when=_unique([s.text for s in cues_in(doc, "TIME")]),
+                    where=_unique([s.text for s in cues_in(doc, "PLACE")]),
+                    time_text=doc.text,
+                )
+            )
+        # Distance is an excuse only when the rep did not propose to meet anyway ("虽然远，但我周六过去").
+        if "DISTANCE" in turn_labels and not proposed_here:
+            distance_excuse = True
+            span = cues_in(doc, "DISTANCE")[0]
+            clause = next(c for c in clauses(doc) if c.start <= span.start < c.end)
+            evidence.append(_evidence(call, turn.index, clause, "distance_excuse"))
+    return proposals, distance_excuse
+
+
+def _classifier_says_push(text: str, language: str) -> bool:
+    label, probability = classifiers.classify(classifiers.PROPOSALS, text, language)
+    return label == "push" and probability >= classifiers.PROPOSALS.min_confidence
+
+
+def read_reply(text: str, labels: set[str], language: str) -> Outcome | Literal["other"]:
+    """accepted / declined / deferred / other for one customer turn after a proposal.
+
+    The trained reply classifier reads it first; when it is unsure, the explicit cues decide
+    (benchmarks/text_models_cv.py compares the two orders on held-out replies).
+    """
+    label, probability = classifiers.classify(classifiers.ANSWERS, text, language)
+    if probability >= classifiers.ANSWERS.min_confidence:
+        return label  # type: ignore[return-value]  # the classifier's labels are these four
+    if "DECLINE" in labels or (labels & set(CHANNEL_CUES) and meeting_kind(labels) is None):
+        return "declined"  # a refusal, or a counter-offer of a weaker channel ("视频演示一下就行")
+    if "DEFER" in labels:
+        return "deferred"
+    if "ACCEPT" in labels:
+        return "accepted"
+    return "other"
+
+
+def _customer_answer(call: Call, after_turn: int) -> tuple[Outcome, int | None]:
+    """The customer's answer to a proposal: the first of their next few turns that answers it."""
+    seen = 0
+    for turn, doc in zip(call.transcript.turns[after_turn + 1 :], call.docs[after_turn + 1 :], strict=True):
+        if not call.customer_side(turn):
+            continue
+        answer = read_reply(turn.text, cue_labels(doc), call.transcript.language)
+        if answer != "other":
+            return answer, turn.index
+        seen += 1
+        if seen >= ANSWER_WINDOW_TURNS:
+            break
+    return "none", None
+
+
+def proposal_turns(call: Call) -> list[int]:
+    """Turns in which the rep proposes to meet in person, by the cue rules alone (used to mine training data)."""
+    return [proposal.turn for proposal in _find_proposals(call, [], use_classifier=False)[0]]
+
+
+def analyze(call: Call) -> Meeting:
+    evidence: list[Evidence] = []
+    proposals, distance_excuse = _find_proposals(call, evidence)
+    turns = call.transcript.turns
+
+    # A later proposal counts as another attempt only after the customer pushed back;
+    # proposals after an acceptance are confirmations ("好的，周四下午两点准时到").
+    attempts = 0
+    outcome: Outcome = "none"
+    answer_turn: int | None = None
+    counted: list[_Proposal] = []
+    for proposal in proposals:
+        if outcome == "accepted":
+            break
+        if not counted or outcome in ("declined", "deferred"):
+            attempts += 1
+        counted.append(proposal)
+        outcome, answer_turn = _customer_answer(call, proposal.turn)
+        evidence.append(_evidence(call, proposal.turn, proposal.clause, "proposal", proposal.kind))
+        if answer_turn is not None:
+            evidence.append(_evidence(call, answer_turn, call.docs[answer_turn][:], "answer", outcome))
+    proposals = counted
+    # A day/time named in the rep's next turn still makes the last proposal concrete ("周四下午两点吧").
+    if proposals:
+        last = proposals[-1]
+        next_rep = next((t for t in turns[last.turn + 1 :] if t.speaker == "rep"), None)
+        if next_rep is not None and not last.when:
+            last.when = _unique([s.text for s in cues_in(call.docs[next_rep.index], "TIME")])
+            last.time_text = next_rep.text if last.when else last.time_text
+
+    invited_via_wechat = any("WECHAT" in cue_labels(call.docs[p.turn]) for p in proposals)
+    commitment_to_return = False
+    for turn, doc in zip(turns, call.docs, strict=True):
+        if turn.speaker != "customer" and "COMMIT_RETURN" in cue_labels(doc):
+            commitment_to_return = True
+            span = cues_in(doc, "COMMIT_RETURN")[0]
+            clause = next(c for c in clauses(doc) if c.start <= span.start < c.end)
+            evidence.append(_evidence(call, turn.index, clause, "commitment_return"))
+
+    accepted_at = answer_turn if outcome == "accepted" else None
+    channels: set[Channel] = set()
+    for turn, doc in zip(turns, call.docs, strict=True):
+        # Sending the address of a meeting already agreed is logistics, not a downgrade.
+        if accepted_at is not None and turn.index > accepted_at:
+            break
+        for clause in clauses(doc):
+            labels = cue_labels(clause)
+            if "PAST" in labels:
+                continue
+            found = [CHANNEL_CUES[cue] for cue in CHANNEL_CUES if cue in labels]
+            if "CHANNEL_CONTRAST" in labels:  # "电话里说不清楚" argues for the meeting
+                found = [c for c in found if c not in ("phone", "video", "materials")]
+            if not found:
+                continue
+            if call.rep_side(turn):
+                channels.update(found)
+                evidence.append(_evidence(call, turn.index, clause, "downgrade", channels=found))
+            elif turn.speaker == "customer" and _rep_goes_along(call, turn.index):
+                channels.update(found)
+                evidence.append(_evidence(call, turn.index, clause, "downgrade_accepted", channels=found))
+
+    concrete = any(p.when or p.where for p in proposals)
+    return Meeting(
+        pushed=bool(proposals),
+        concrete=concrete,
+        outcome=outcome if proposals else "none",
+        downgraded=bool(channels),
+        downgrade_channels=[c for c in CHANNELS if c in channels],
+        attempts=attempts,
+        distance_excuse=distance_excuse,
+        invited_via_wechat=invited_via_wechat,
+        commitment_to_return=commitment_to_return,
+        proposals=[
+            MeetingProposal(
+                turn=p.turn,
+                start=turns[p.turn].start,
+                quote=quote_of(p.clause),
+                kind=p.kind,
+                when=p.when,
+                where=p.where,
+                time=parse_time(p.time_text, call.transcript.language) if p.when else None,
+            )
+            for p in proposals
+        ],
+        evidence=evidence,
+    )
+
+
+
+
+def _rep_goes_along(call: Call, customer_turn: int) -> bool:
+    """The customer offered a weaker channel and the rep's next turn agreed instead of asking to meet."""
+    for turn, doc in zip(call.transcript.turns[customer_turn + 1 :], call.docs[customer_turn + 1 :], strict=True):
+        if turn.speaker != "rep":
+            continue
+        labels = cue_labels(doc)
+        return "ACCEPT" in labels and meeting_kind(labels) is None
+    return False

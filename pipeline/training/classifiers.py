@@ -1,0 +1,190 @@
+"""Training the spaCy text classifiers of ``pipeline.language.classifiers`` from files in the repository.
+
+Each task learns from written examples in ``models/training/<task>_<lang>.jsonl``; answers and proposals
+also from examples mined from the train split's labeled calls (``models/training/calls``; never the
+evaluation sets). States and adapt mine nothing (see ``_mine_nothing``). Training is deterministic and
+takes seconds; the trained folder records the SHA-256 of the data it came from, so ``ensure_trained``
+retrains exactly when that data changed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import spacy
+from spacy.language import Language
+from spacy.training import Example
+
+from pipeline.analysis.call import Call
+from pipeline.analysis.meeting import proposal_turns
+from pipeline.language.classifiers import (
+    ADAPT,
+    ANSWERS,
+    LANGUAGES,
+    PROPOSALS,
+    STATES,
+    TASKS,
+    TRAINING_RECORD,
+    Task,
+    load,
+    model_path,
+    training_record,
+)
+from pipeline.language.nlp import blank_pipeline
+from pipeline.paths import TRAINING_DIR
+from pipeline.training.data import data_digest, labeled_call_files, labeled_calls, read_jsonl
+from pipeline.transcript import transcript_from_dict
+
+log = logging.getLogger(__name__)
+SEED = 13
+EPOCHS = 12
+
+
+def _train_calls(language: str):
+    """(labels, Call) for every labeled call of the train split in a language."""
+    for item in labeled_calls(language):
+        yield item["labels"], Call.parse(transcript_from_dict(item, item["id"]))
+
+
+def _mine_replies(language: str) -> list[tuple[str, str]]:
+    """The customer's first reply after the rep's (single) proposal, labeled with the call's outcome."""
+    pairs: list[tuple[str, str]] = []
+    for labels, call in _train_calls(language):
+        meeting = labels["meeting"]
+        if not meeting["pushed"] or meeting["outcome"] == "none" or meeting.get("attempts", 1) > 1:
+            continue  # only single proposals give an unambiguous reply label
+        turns = proposal_turns(call)
+        reply = next((t for t in call.transcript.turns[turns[0] + 1 :] if t.speaker == "customer"), None) if turns else None
+        if reply is not None:
+            pairs.append((reply.text, meeting["outcome"]))
+    return pairs
+
+
+def _mine_rep_turns(language: str) -> list[tuple[str, str]]:
+    """Rep turns of calls labeled not pushed are all no_push; in pushed calls the turns the rules flag are push."""
+    pairs: list[tuple[str, str]] = []
+    for labels, call in _train_calls(language):
+        if labels["meeting"]["pushed"]:
+            pairs.extend((call.transcript.turns[i].text, "push") for i in proposal_turns(call))
+        else:
+            pairs.extend((t.text, "no_push") for t in call.transcript.turns if t.speaker == "rep")
+    return pairs
+
+
+def _mine_nothing(language: str) -> list[tuple[str, str]]:
+    """The states classifier learns from written turns only: the distraction fusion model is fitted on the
+    train calls' features, and a classifier that had seen those calls would look better there than on new
+    calls, so the fusion would over-trust it. Adapt likewise (its threshold is chosen on those calls)."""
+    return []
+
+
+MINERS: dict[str, Callable[[str], list[tuple[str, str]]]] = {
+    ANSWERS.name: _mine_replies,
+    PROPOSALS.name: _mine_rep_turns,
+    STATES.name: _mine_nothing,
+    ADAPT.name: _mine_nothing,
+}
+
+
+def written_examples_path(task: Task, language: str) -> Path:
+    return TRAINING_DIR / f"{task.name}_{language}.jsonl"
+
+
+def training_examples(task: Task, language: str) -> list[tuple[str, str]]:
+    """(text, label) pairs: the written examples plus those mined from the train split."""
+    pairs: list[tuple[str, str]] = []
+    written = written_examples_path(task, language)
+    if written.is_file():
+        pairs.extend((item[task.text_key], item["label"]) for item in read_jsonl(written))
+    pairs.extend(MINERS[task.name](language))
+    return pairs
+
+
+def training_digest(task: Task, language: str) -> str:
+    """SHA-256 of everything a classifier is trained from (its written examples and, when it mines, the calls)."""
+    files = [path for path in [written_examples_path(task, language)] if path.is_file()]
+    if MINERS[task.name] is not _mine_nothing:
+        files += labeled_call_files()
+    return data_digest(files)
+
+
+def fit(task: Task, language: str, pairs: list[tuple[str, str]]) -> Language:
+    """A fresh textcat trained on (text, label) pairs, deterministically."""
+    spacy.util.fix_random_seed(SEED)
+    nlp = blank_pipeline(language)
+    textcat = nlp.add_pipe(
+        "textcat",
+        config={
+            "model": {
+                "@architectures": "spacy.TextCatBOW.v3",
+                "exclusive_classes": True,
+                "ngram_size": 2,
+                "no_output_layer": False,
+                "length": 65536,
+            }
+        },
+    )
+    for label in task.labels:
+        textcat.add_label(label)  # type: ignore[attr-defined]
+    examples = [
+        Example.from_dict(nlp.make_doc(text), {"cats": {label: float(label == gold) for label in task.labels}})
+        for text, gold in pairs
+    ]
+    optimizer = nlp.initialize(lambda: examples)
+    shuffler = random.Random(SEED)
+    for _ in range(EPOCHS):
+        shuffler.shuffle(examples)
+        for batch in spacy.util.minibatch(examples, size=16):
+            nlp.update(batch, sgd=optimizer, drop=0.2)
+    return nlp
+
+
+def train(task: Task, language: str) -> Path:
+    """Train and save one classifier; returns its folder (replaced atomically)."""
+    pairs = training_examples(task, language)
+    if not pairs:
+        raise FileNotFoundError(f"no training examples for {task.name}/{language} in {TRAINING_DIR}")
+    nlp = fit(task, language, pairs)
+    target = model_path(task, language)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    nlp.to_disk(staging)
+    record = {"examples": len(pairs), "epochs": EPOCHS, "seed": SEED, "labels": task.labels,
+              "data_sha256": training_digest(task, language)}
+    (staging / TRAINING_RECORD).write_text(json.dumps(record), "utf-8")
+    shutil.rmtree(target, ignore_errors=True)
+    try:
+        os.replace(staging, target)
+    except OSError:
+        if not (target / "meta.json").is_file():
+            raise
+        shutil.rmtree(staging, ignore_errors=True)  # another process trained the same model at the same time
+    load.cache_clear()
+    log.info("trained %s on %d examples", target, len(pairs))
+    return target
+
+
+def is_current(task: Task, language: str) -> bool:
+    """Trained, and from the training data as it is now."""
+    record = training_record(task, language)
+    return record is not None and record.get("data_sha256") == training_digest(task, language)
+
+
+def ensure_trained() -> list[Path]:
+    """Train every classifier that is missing or was trained from other data; returns what was trained.
+    Without the repository's training files (a wheel install) nothing can be trained: the cue rules decide."""
+    trained = []
+    for task in TASKS.values():
+        for language in LANGUAGES:
+            if not written_examples_path(task, language).is_file():
+                continue
+            if not is_current(task, language):
+                trained.append(train(task, language))
+    return trained

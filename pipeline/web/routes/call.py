@@ -1,0 +1,84 @@
+"""One call: its page (status, report summary, findings to judge), the report itself, the recording, and a
+coach's judgement of a finding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from pipeline.audio.formats import mime_of
+from pipeline.report.render import render_html
+from pipeline.store import feedback as fb
+from pipeline.store.database import Store
+from pipeline.store.records import CallRow
+from pipeline.web import accounts, listing
+from pipeline.web.access import CALL_ID, can_see, display_names, name_of
+from pipeline.web.deps import CheckedFormDep, SessionDep, StoreDep
+from pipeline.web.errors import Refused
+from pipeline.web.pages import finding_anchor, page, script_hashes, wants_json
+
+router = APIRouter()
+
+
+def call_row(store: Store, session: accounts.Session, call_id: str) -> CallRow:
+    """The call a user may open, else 404 (no such call) or 403 (another rep's)."""
+    row = store.call(call_id) if CALL_ID.match(call_id) else None
+    if row is None:
+        raise Refused(404, "no such call")
+    if not can_see(store, session.user, row):
+        raise Refused(403, "this call belongs to another rep")
+    return row
+
+
+@router.get("/calls/{call_id}")
+def call_page(call_id: str, session: SessionDep, store: StoreDep) -> Response:
+    row = call_row(store, session, call_id)
+    entry = listing.entries(store, [row])[0]
+    report = store.report(call_id) if row.status == "done" else None
+    judged = fb.judgements(store, call_id)
+    findings = fb.findings_of(report) if report else []
+    mine = {j.finding: j for j in judged if j.coach == session.user.name}
+    return page("call.html.j2", session=session, call=entry, report=report, findings=findings, mine=mine,
+                judgements=judged, can_judge=session.user.is_coach)
+
+
+@router.get("/calls/{call_id}/report")
+def call_report(call_id: str, session: SessionDep, store: StoreDep) -> Response:
+    row = call_row(store, session, call_id)
+    report = store.report(call_id)
+    label = name_of(row, display_names(store))
+    if report is None:
+        raise Refused(404, "this call has no report yet")
+    audio = f"/calls/{call_id}/audio" if row.kind == "audio" and Path(row.source).is_file() else None
+    # The reader knows the call by its file name, not by where the server keeps it.
+    html = render_html(report.model_copy(update={"source": label}), audio)
+    csp = (f"default-src 'none'; script-src {script_hashes(html)}; style-src 'unsafe-inline'; img-src data:; "
+           "media-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
+    return HTMLResponse(html, headers={"Content-Security-Policy": csp})
+
+
+@router.get("/calls/{call_id}/audio")
+def call_audio(call_id: str, session: SessionDep, store: StoreDep) -> Response:
+    row = call_row(store, session, call_id)
+    source = Path(row.source)
+    if row.kind != "audio" or not source.is_file():
+        raise Refused(404, "the recording is not available")
+    # FileResponse answers Range requests, so the player can seek to any quoted moment.
+    return FileResponse(source, media_type=mime_of(source.suffix), headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.post("/calls/{call_id}/feedback")
+def judge(request: Request, call_id: str, session: SessionDep, store: StoreDep, form: CheckedFormDep) -> Response:
+    if not session.user.is_coach:
+        raise Refused(403, "only coaches can do this")
+    row = call_row(store, session, call_id)
+    report = store.report(call_id) if row.status == "done" else None
+    if report is None:
+        raise Refused(409, "this call has no report to judge yet")
+    fb.record(store, call_id, report, session.user.user_id, form.get("finding", ""), form.get("verdict", ""),
+              form.get("corrected"), form.get("comment"))
+    if wants_json(request):
+        return JSONResponse({"saved": True, "finding": form.get("finding")})
+    return RedirectResponse(f"/calls/{call_id}#{finding_anchor(form.get('finding', ''))}", status_code=303)
