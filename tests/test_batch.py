@@ -410,3 +410,44 @@ def test_since_limits_the_run_to_recent_calls(tmp_path):
     assert result.returncode == 0, result.stderr
     with Store(tmp_path / "calls.db", create=False) as store:
         assert len(store.calls()) == 9
+
+
+class _CapturingExecutor:
+    """Records the worker configuration the batch hands its executor, and runs nothing."""
+
+    configs: list = []
+
+    def __init__(self, config, workers):
+        _CapturingExecutor.configs.append(config)
+
+    def run(self, tasks):
+        return iter(())
+
+    def close(self, cancel=False):
+        pass
+
+
+def test_every_analysis_option_reaches_the_workers(tmp_path):
+    """Workers get the run's options with only the thread count changed (mono mixing and the
+    diarisation method were dropped when the options were rebuilt field by field)."""
+    from pipeline.audio.asr import AsrSettings
+    from pipeline.options import AnalyzeOptions
+
+    make_archive(tmp_path / "archive", 1)
+    wanted = AnalyzeOptions(language="zh", rep_channel="right", asr=AsrSettings(beam_size=3), mix_to_mono=True,
+                            diarisation="embedding")
+    _CapturingExecutor.configs.clear()
+    run_batch(options(tmp_path, analyze=wanted), executor_factory=_CapturingExecutor)
+    (config,) = _CapturingExecutor.configs
+    assert config.options == wanted.with_cpu_threads(config.options.asr.cpu_threads)
+    assert config.options.asr.cpu_threads >= 1
+
+
+def test_the_web_worker_gets_every_analysis_option(tmp_path):
+    from pipeline.options import AnalyzeOptions
+    from pipeline.web.config import WebConfig
+    from pipeline.web.queue import worker_config
+
+    wanted = AnalyzeOptions(language="en", mix_to_mono=True, diarisation="embedding")
+    config = worker_config(WebConfig(db=tmp_path / "calls.db", data_dir=tmp_path / "web", analyze=wanted), run_id=1)
+    assert config.options == wanted.with_cpu_threads(config.options.asr.cpu_threads)

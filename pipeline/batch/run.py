@@ -17,7 +17,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Literal, Protocol
@@ -175,10 +175,9 @@ def _run_tasks(
     archive = options.archive.resolve()
     workers = min(options.workers, len(tasks))
     threads = max(1, (os.cpu_count() or 1) // workers)
-    analyze = options.analyze
     config = WorkerConfig(
         db=str(options.db),
-        options=AnalyzeOptions(analyze.language, analyze.rep_channel, replace(analyze.asr, cpu_threads=threads)),
+        options=options.analyze.with_cpu_threads(threads),
         formats=options.formats,
         embed_audio=options.embed_audio,
         run_id=run_id,

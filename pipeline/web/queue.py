@@ -20,12 +20,10 @@ import os
 import signal
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from pipeline import __version__
 from pipeline.jobs.worker import CallTask, WorkerConfig, die_with_parent, init_worker, process_call
-from pipeline.options import AnalyzeOptions
 from pipeline.report.files import FORMATS, remove_stale_temp_files
 from pipeline.store.database import Store
 from pipeline.web.config import WebConfig
@@ -71,11 +69,10 @@ def worker_main(config: WorkerConfig, poll_s: float, parent_pid: int) -> None:
 
 
 def worker_config(config: WebConfig, run_id: int) -> WorkerConfig:
-    options = config.analyze
     threads = max(1, os.cpu_count() or 1)  # one worker: it may use every core
     return WorkerConfig(
         db=str(config.db),
-        options=AnalyzeOptions(options.language, options.rep_channel, replace(options.asr, cpu_threads=threads)),
+        options=config.analyze.with_cpu_threads(threads),
         formats=FORMATS,
         embed_audio=False,  # the web app serves the recording; a report file links it relatively
         run_id=run_id,
