@@ -23,6 +23,7 @@ from pipeline.audio.asr import Transcriber
 from pipeline.audio.decode import Audio, load_audio
 from pipeline.audio.diarize import diarise
 from pipeline.errors import CallcoachError
+from pipeline.fingerprint import analysis_fingerprint
 from pipeline.identity import call_id_of_file, call_id_of_name
 from pipeline.options import AnalyzeOptions
 from pipeline.report.schema import Acoustics, Report, Roles, Transcription, TurnOut
@@ -142,6 +143,7 @@ class Analyzer:
             language=transcript.language,
             duration_s=transcript.duration_s,
             pipeline_version=__version__,
+            analysis_fingerprint=analysis_fingerprint(self.options, "transcript" if transcription is None else "audio"),
             roles=roles_out,
             transcription=transcription,
             acoustics=_acoustics_out(call.acoustics),

@@ -243,7 +243,7 @@ def test_batch_command_end_to_end(tmp_path):
     listed = json.loads(run_cli("calls", "--db", str(db), "--format", "json").stdout)
     assert len(listed) == 9 and set(listed[0]) == {
         "call_id", "source", "sha256", "rep", "date", "status", "error",
-        "meeting_pushed", "concrete", "downgraded", "distracted", "duration_s",
+        "meeting_pushed", "concrete", "downgraded", "distracted", "duration_s", "fingerprint",
     }
     failed = json.loads(run_cli("calls", "--db", str(db), "--status", "failed", "--format", "json").stdout)
     assert [row["source"].endswith("broken.mp3") for row in failed] == [True]
@@ -451,3 +451,18 @@ def test_the_web_worker_gets_every_analysis_option(tmp_path):
     wanted = AnalyzeOptions(language="en", mix_to_mono=True, diarisation="embedding")
     config = worker_config(WebConfig(db=tmp_path / "calls.db", data_dir=tmp_path / "web", analyze=wanted), run_id=1)
     assert config.options == wanted.with_cpu_threads(config.options.asr.cpu_threads)
+
+
+def test_a_changed_analysis_re_analyses_calls_done_by_the_same_version(tmp_path):
+    """The package version alone does not say what produced a report: another analysis setting (here the
+    forced language; equally a pattern edit, a refit or other decoding settings) makes old reports stale."""
+    from pipeline.options import AnalyzeOptions
+
+    make_archive(tmp_path / "archive", 3)
+    assert run_batch(options(tmp_path), executor_factory=InlineCallExecutor).done == 3
+    assert run_batch(options(tmp_path), executor_factory=InlineCallExecutor).skipped["done"] == 3
+    changed = run_batch(options(tmp_path, analyze=AnalyzeOptions(language="zh")), executor_factory=InlineCallExecutor)
+    assert changed.done == 3
+    listed = run_cli("calls", "--db", str(tmp_path / "calls.db"), "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert {len(call["fingerprint"] or "") for call in json.loads(listed.stdout)} == {16}

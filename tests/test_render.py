@@ -65,6 +65,7 @@ def zh_report(timed: bool = True) -> Report:
         language="zh",
         duration_s=44.586 if timed else None,
         pipeline_version="0.1.0",
+        analysis_fingerprint="0123456789abcdef",
         roles=Roles(
             method="stereo_content", rep_channel="left", confidence=0.92, basis="左声道先自报公司名并提出拜访"
         ),
@@ -175,6 +176,7 @@ def en_report() -> Report:
         language="en",
         duration_s=16.0,
         pipeline_version="0.1.0",
+        analysis_fingerprint="0123456789abcdef",
         roles=Roles(method="none", rep_channel=None, confidence=0.1, basis="mono recording"),
         transcription=None,
         acoustics=None,

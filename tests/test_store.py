@@ -56,6 +56,8 @@ TRANSCRIPT = {
     ],
 }
 
+FINGERPRINTS = {"audio": "a" * 16, "transcript": "t" * 16}  # the analysis a run would do, by call kind
+
 
 @pytest.fixture(scope="module")
 def report():
@@ -153,46 +155,50 @@ def test_unusable_paths_are_one_line_errors(tmp_path):
 
 def test_queue_decisions(tmp_path, report):
     me = Owner.current()
+    done_as = {kind: report.model_copy(update={"analysis_fingerprint": fp}) for kind, fp in FINGERPRINTS.items()}
     with Store(tmp_path / "q.db") as store:
         transcript, audio, broken, io_failure = discovered(1), discovered(2, "audio"), discovered(3, "audio"), discovered(4)
         calls = [transcript, audio, broken, io_failure]
-        decisions = store.enqueue(calls, __version__, "base")
+        decisions = store.enqueue(calls, FINGERPRINTS)
         assert {d for d, _ in decisions.values()} == {"queued"}
         for call in calls:
             assert store.claim(call.call_id, me)
-        store.mark_done(transcript.call_id, me, report, None, "json")
-        store.mark_done(audio.call_id, me, report, "base", "json")
-        store.mark_failed(broken.call_id, me, "x.mp3: cannot decode audio", "input", __version__, "base")
-        store.mark_failed(io_failure.call_id, me, "x.json: cannot write report (disk full)", "io", __version__, None)
+        store.mark_done(transcript.call_id, me, done_as["transcript"], None, "json")
+        store.mark_done(audio.call_id, me, done_as["audio"], "base", "json")
+        store.mark_failed(broken.call_id, me, "x.mp3: cannot decode audio", "input", __version__, "base", FINGERPRINTS["audio"])
+        store.mark_failed(io_failure.call_id, me, "x.json: cannot write report (disk full)", "io", __version__, None,
+                          FINGERPRINTS["transcript"])
+        assert store.call(audio.call_id).fingerprint == FINGERPRINTS["audio"]
 
-        def decide(**kwargs) -> dict[str, str]:
-            args = {"pipeline_version": __version__, "model": "base", **kwargs}
-            return {cid: d for cid, (d, _) in store.enqueue(calls, **args).items()}
+        def decide(fingerprints: dict[str, str] | None = None, **kwargs) -> dict[str, str]:
+            return {cid: d for cid, (d, _) in store.enqueue(calls, {**FINGERPRINTS, **(fingerprints or {})}, **kwargs).items()}
 
         # io failures are retried at once; a broken input is not, unless asked
         assert decide() == {transcript.call_id: "done", audio.call_id: "done", broken.call_id: "failed_before",
                             io_failure.call_id: "queued"}
-        assert store.claim(io_failure.call_id, me) and store.mark_done(io_failure.call_id, me, report, None, "json")
-        # another model: recordings again, transcripts are not transcribed so they stay done
-        assert decide(model="tiny.en") == {transcript.call_id: "done", audio.call_id: "queued", broken.call_id: "queued",
-                                           io_failure.call_id: "done"}
+        assert store.claim(io_failure.call_id, me) and store.mark_done(io_failure.call_id, me, done_as["transcript"], None, "json")
+        # another Whisper model or decoding: recordings again; transcripts are not transcribed, they stay done
+        other_audio = {"audio": "b" * 16}
+        assert decide(other_audio) == {transcript.call_id: "done", audio.call_id: "queued", broken.call_id: "queued",
+                                       io_failure.call_id: "done"}
         for call in (audio, broken):
             assert store.claim(call.call_id, me)
-        store.mark_done(audio.call_id, me, report, "base", "json")
-        store.mark_failed(broken.call_id, me, "x.mp3: cannot decode audio", "input", __version__, "base")
+        store.mark_done(audio.call_id, me, done_as["audio"], "base", "json")
+        store.mark_failed(broken.call_id, me, "x.mp3: cannot decode audio", "input", __version__, "base", FINGERPRINTS["audio"])
         assert decide(retry_failed=True)[broken.call_id] == "queued"
         assert store.claim(broken.call_id, me)
-        store.mark_failed(broken.call_id, me, "x.mp3: cannot decode audio", "input", __version__, "base")
-        # a new pipeline version, or --force: everything again
-        assert set(decide(pipeline_version="9.9.9").values()) == {"queued"}
+        store.mark_failed(broken.call_id, me, "x.mp3: cannot decode audio", "input", __version__, "base", FINGERPRINTS["audio"])
+        # another analysis of everything (patterns, fitted models, version), or --force: everything again
+        assert set(decide({"audio": "c" * 16, "transcript": "d" * 16}).values()) == {"queued"}
+        assert set(decide(force=True).values()) == {"queued"}
 
 
 def test_force_does_not_touch_a_call_in_progress(tmp_path):
     with Store(tmp_path / "q.db") as store:
         call = discovered(1)
-        store.enqueue([call], __version__, "base")
+        store.enqueue([call], FINGERPRINTS)
         assert store.claim(call.call_id, Owner.current())
-        decisions = store.enqueue([call], __version__, "base", force=True)
+        decisions = store.enqueue([call], FINGERPRINTS, force=True)
         assert decisions[call.call_id][0] == "in_progress"
         assert store.call(call.call_id).status == "processing"
 
@@ -201,7 +207,7 @@ def test_a_call_is_claimed_once_and_finished_only_by_its_owner(tmp_path, report)
     me, other = Owner.current(), Owner(os.getppid(), Owner.current().host, None)
     with Store(tmp_path / "q.db") as store:
         call = discovered(1)
-        store.enqueue([call], __version__, "base")
+        store.enqueue([call], FINGERPRINTS)
         assert store.claim(call.call_id, me, report_path="/elsewhere/out/call1")  # a run with another --out
         assert store.call(call.call_id).report_path == "/elsewhere/out/call1"
         assert not store.claim(call.call_id, other)
@@ -227,7 +233,7 @@ def test_processes_racing_for_the_same_calls_claim_each_once(tmp_path):
     db = str(tmp_path / "race.db")
     calls = [discovered(n) for n in range(300)]
     with Store(db) as store:
-        store.enqueue(calls, __version__, "base")
+        store.enqueue(calls, FINGERPRINTS)
     ids = [call.call_id for call in calls]
     context = mp.get_context("spawn")
     # each process walks the calls in its own order, so they collide all the time
@@ -248,7 +254,7 @@ def test_claims_of_dead_processes_are_taken_back(tmp_path):
     host = Owner.current().host
     with Store(tmp_path / "q.db") as store:
         calls = [discovered(n) for n in range(4)]
-        store.enqueue(calls, __version__, "base")
+        store.enqueue(calls, FINGERPRINTS)
         live, dead = Owner.current(), dead_owner()
         reused_pid = Owner(os.getpid(), host, "1")  # our pid, but a different process start: the owner died
         other_host_live = Owner(12345, "another-host", None)
@@ -267,7 +273,7 @@ def test_a_file_that_keeps_killing_workers_ends_up_failed(tmp_path):
     with Store(tmp_path / "q.db") as store:
         run_id = store.start_run("/archive", "/out", 1, __version__, "base")
         call = discovered(1)
-        store.enqueue([call], __version__, "base", run_id=run_id)
+        store.enqueue([call], FINGERPRINTS, run_id=run_id)
         for _ in range(CRASHES_BEFORE_FAILED):
             assert store.call(call.call_id).status == "queued"
             assert store.claim(call.call_id, dead_owner(), run_id)
@@ -281,7 +287,7 @@ def test_report_paths_are_unique_per_call(tmp_path, report):
     with Store(tmp_path / "q.db") as store:
         first, second = discovered(1), discovered(2)
         second = DiscoveredCall(**{**second.__dict__, "report_path": first.report_path})
-        decisions = store.enqueue([first, second], __version__, "base")
+        decisions = store.enqueue([first, second], FINGERPRINTS)
         assert decisions[first.call_id][1] == first.report_path
         assert decisions[second.call_id][1] == f"{first.report_path}-{second.call_id[:8]}"
         # a failed call wrote nothing: a later good copy may take its name
@@ -289,14 +295,14 @@ def test_report_paths_are_unique_per_call(tmp_path, report):
         assert store.claim(first.call_id, me)
         store.mark_failed(first.call_id, me, "bad", "input", __version__, None)
         third = DiscoveredCall(**{**discovered(3).__dict__, "report_path": first.report_path})
-        assert store.enqueue([third], __version__, "base")[third.call_id][1] == first.report_path
+        assert store.enqueue([third], FINGERPRINTS)[third.call_id][1] == first.report_path
 
 
 def test_runs_and_listing(tmp_path, report):
     with Store(tmp_path / "q.db") as store:
         run_id = store.start_run("/archive", "/out", 2, __version__, "base")
         calls = [discovered(n) for n in range(6)]
-        store.enqueue(calls, __version__, "base", run_id=run_id)
+        store.enqueue(calls, FINGERPRINTS, run_id=run_id)
         me = Owner.current()
         for call in calls[:4]:
             store.claim(call.call_id, me, run_id)

@@ -30,7 +30,7 @@ def row(n: int, rep: str | None = "alice", day: str = "2024-05-06", status: str 
     return CallRow(
         call_id=f"{n:016x}", sha256=f"{n:016x}" * 4, source=f"/archive/{rep}/{day}_{n}.json", kind="transcript",
         rep=rep, call_date=day, status=status, error=None if status == "done" else "x: broken", error_kind=None,  # type: ignore[arg-type]
-        pipeline_version="0.1.0", model=None, language="zh", duration_s=120.0, meeting_pushed=pushed,
+        pipeline_version="0.1.0", model=None, fingerprint=None, language="zh", duration_s=120.0, meeting_pushed=pushed,
         concrete=concrete, outcome="none", downgraded=downgraded, distracted=distracted, adapted=adapted,
         score=score, report_path=report_path, formats="json,md,html", worker_pid=None, worker_host=None,
         worker_started=None, claimed_at=None, lease_until=None, crashes=0, run_id=1, finished_at=1.0, updated_at=1.0,

@@ -314,7 +314,6 @@ def test_the_supervisor_restarts_a_dead_worker_and_fails_a_file_that_kills_it_tw
     import os
     import signal
 
-    from pipeline import __version__
     from pipeline.store import CRASHES_BEFORE_FAILED, DiscoveredCall, Owner
     from pipeline.store.records import _process_start
     from pipeline.web.queue import QueueSupervisor
@@ -325,7 +324,7 @@ def test_the_supervisor_restarts_a_dead_worker_and_fails_a_file_that_kills_it_tw
     try:
         with Store(web["db"]) as store:
             store.enqueue([DiscoveredCall("feedfacefeedface", "f" * 64, "/nowhere/poison.mp3", "audio", "alice",
-                                          "2026-11-20", None, str(web["tmp"] / "poison"))], __version__, "base")
+                                          "2026-11-20", None, str(web["tmp"] / "poison"))], {"audio": "f" * 16})
         for crash in range(1, CRASHES_BEFORE_FAILED + 1):
             process = supervisor.process
             wait_for(lambda p=process: p.is_alive() and _process_start(p.pid), 30, "the worker to start")

@@ -1,5 +1,5 @@
-"""Schema v3 (the web app's tables) arrives by migration: a v2 store written by the batch keeps every
-row, and the batch's tables are untouched."""
+"""Schema v3 (the web app's tables) and v4 (the analysis fingerprint) arrive by migration: a v2 store
+written by the batch keeps every row and every column."""
 
 from __future__ import annotations
 
@@ -9,6 +9,11 @@ from pipeline.store import SCHEMA_VERSION, Store
 from pipeline.store.migrations import MIGRATIONS
 from pipeline.web import accounts
 from pipeline.web.uploads import label_of
+
+
+def _columns(db) -> dict[str, list[str]]:
+    names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {name: [column[1] for column in db.execute(f"PRAGMA table_info({name})")] for name in names}
 
 
 def test_a_v2_store_gains_the_web_tables_and_keeps_its_calls(tmp_path):
@@ -23,14 +28,15 @@ def test_a_v2_store_gains_the_web_tables_and_keeps_its_calls(tmp_path):
         "VALUES ('aaaa', 'aaaa0', '/a/alice/x.mp3', 'alice', '2024-05-06', 'queued', 1.0)"
     )
     old.execute("COMMIT")
-    before = {row[0]: row[1] for row in old.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'")}
+    before = _columns(old)
     old.close()
 
     with Store(path) as store:
-        assert SCHEMA_VERSION == 3 and store.schema_version == 3
-        tables = {row[0]: row[1] for row in store.db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'")}
+        assert SCHEMA_VERSION == 4 and store.schema_version == 4
+        tables = _columns(store.db)
         assert {"users", "web_sessions", "uploads", "feedback"} <= set(tables)
-        assert {name: sql for name, sql in tables.items() if name in before} == before
+        assert all(set(columns) <= set(tables[name]) for name, columns in before.items())
+        assert "fingerprint" in tables["calls"] and store.call("aaaa").fingerprint is None  # a re-run redoes it
         assert store.call("aaaa").rep == "alice"
         user = accounts.add_user(store, "alice", "rep", "long-enough-1")
         assert accounts.authenticate(store, "alice", "long-enough-1") == user

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 
-from pipeline import __version__
 from pipeline.store import DiscoveredCall, Owner, Store
 from pipeline.transcript import transcript_from_dict
 from pipeline.web import accounts
@@ -47,7 +46,7 @@ def add_done_call(store: Store, analyzer, transcript: dict, rep: str, reports_di
     call_id = report.call_id
     call = DiscoveredCall(call_id, hashlib.sha256(source.encode()).hexdigest(), source, "transcript", rep, call_date, None,
                           str(reports_dir / call_id))
-    store.enqueue([call], __version__, "base")
+    store.enqueue([call], {"transcript": report.analysis_fingerprint})
     owner = Owner.current()
     assert store.claim(call_id, owner)
     assert store.mark_done(call_id, owner, report, None, "json")

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from pipeline.batch.run import BatchSummary
 
 SKIP_REASONS = {
-    "done": "already done with this pipeline version and model",
+    "done": "already done by the same analysis (fingerprint)",
     "failed_before": "failed before on this input (--retry-failed to try again)",
     "in_progress": "being analysed by another run",
     "elsewhere": "taken by another run meanwhile",

@@ -1,7 +1,8 @@
 """The nightly batch: analyse every new call in an archive folder, in parallel, into a store and a report folder.
 
     discover (pipeline.batch.discover)
-      → enqueue in the store (what is new, what is done already, what failed before)
+      → enqueue in the store (what is new, what is done already with the same analysis fingerprint, what
+        failed before)
       → executor (pipeline.jobs): claim a row, analyse, write the report files, mark done — one call at a time
       → summary (pipeline.batch.progress)
 
@@ -26,6 +27,7 @@ from pipeline import __version__
 from pipeline.audio.whisper_models import resolve as resolve_model
 from pipeline.batch.discover import Discovery, compile_rep_pattern, discover
 from pipeline.errors import CallcoachError
+from pipeline.fingerprint import fingerprints
 from pipeline.jobs.executors import ExecutorFactory, ProcessPoolCallExecutor
 from pipeline.jobs.worker import CallResult, CallTask, WorkerConfig
 from pipeline.options import AnalyzeOptions
@@ -116,7 +118,9 @@ def run_batch(
     summary = BatchSummary(archive=archive, out=out, db=options.db, workers=options.workers)
     model = options.analyze.asr.model
     with Store(options.db) as store:
-        summary.run_id = run_id = store.start_run(str(archive.resolve()), str(out.resolve()), options.workers, __version__, model)
+        current = fingerprints(options.analyze)
+        summary.run_id = run_id = store.start_run(str(archive.resolve()), str(out.resolve()), options.workers, __version__,
+                                                  model, current["audio"])
         try:
             summary.reclaimed = len(store.reclaim_stale())
             summary.temp_files_removed = remove_stale_temp_files(out, store.live_report_paths())
@@ -127,7 +131,7 @@ def run_batch(
                 calls = [call for call in calls if call.call_date is None or call.call_date >= first_day]
                 if len(calls) < len(summary.discovery.calls):
                     summary.skipped["before_since"] = len(summary.discovery.calls) - len(calls)
-            decisions = store.enqueue(calls, __version__, model, options.force, options.retry_failed, run_id)
+            decisions = store.enqueue(calls, current, options.force, options.retry_failed, run_id)
             tasks = []
             for call in calls:
                 decision, report_path = decisions[call.call_id]

@@ -43,7 +43,7 @@ class StatusFilter(str, Enum):
 
 CALL_COLUMNS = (
     "call_id", "source", "sha256", "rep", "date", "status", "error",
-    "meeting_pushed", "concrete", "downgraded", "distracted", "duration_s",
+    "meeting_pushed", "concrete", "downgraded", "distracted", "duration_s", "fingerprint",
 )
 
 
@@ -76,6 +76,7 @@ def call_record(row) -> dict:
         "downgraded": row.downgraded,
         "distracted": row.distracted,
         "duration_s": row.duration_s,
+        "fingerprint": row.fingerprint,
     }
 
 
@@ -101,7 +102,7 @@ def batch(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Worker processes, each loading Whisper once and using cores / workers threads. Default: one per core (memory permitting).")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Analyse again calls already done with this version and model.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Analyse again calls already done by the same analysis (same fingerprint).")] = False,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Try again calls whose input failed before.")] = False,
     rep_pattern: Annotated[
         str | None, typer.Option(help="Regex with a named group 'rep', searched in the path relative to ARCHIVE.")

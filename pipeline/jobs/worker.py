@@ -21,6 +21,7 @@ from typing import Literal
 from pipeline import __version__
 from pipeline.analyze import Analyzer
 from pipeline.errors import CallcoachError
+from pipeline.fingerprint import analysis_fingerprint
 from pipeline.options import AnalyzeOptions
 from pipeline.report.files import report_files, write_all_or_nothing
 from pipeline.store.database import Store
@@ -116,6 +117,7 @@ def process_call(task: CallTask) -> CallResult:
     if not store.claim(task.call_id, owner, config.run_id, config.lease_s, task.report_path):
         return result("elsewhere")
     model = config.options.asr.model if task.kind == "audio" else None
+    fingerprint = analysis_fingerprint(config.options, "audio" if task.kind == "audio" else "transcript")
     if task.kind == "audio":
         try:
             worker.analyzer.transcriber  # noqa: B018 - load Whisper now: failing here is not the file's fault
@@ -129,15 +131,15 @@ def process_call(task: CallTask) -> CallResult:
         Path(task.report_path).parent.mkdir(parents=True, exist_ok=True)
         write_all_or_nothing(files)
     except CallcoachError as error:
-        return _failed(worker, task, result, str(error), "input", model)
+        return _failed(worker, task, result, str(error), "input", model, fingerprint)
     except OSError as error:
         reason = f"{source.name}: cannot write report ({error.strerror or error})"
-        return _failed(worker, task, result, reason, "io", model)
+        return _failed(worker, task, result, reason, "io", model, fingerprint)
     except Exception as error:  # noqa: BLE001 - one bad call must not stop the batch; say what happened in one line
         log.debug("unexpected error on %s", source, exc_info=True)
         detail = str(error).splitlines()[0] if str(error) else ""
         reason = f"{source.name}: unexpected {type(error).__name__}: {detail}"
-        return _failed(worker, task, result, reason, "bug", model)
+        return _failed(worker, task, result, reason, "bug", model, fingerprint)
     if not store.mark_done(task.call_id, owner, analysis.report, model, ",".join(config.formats)):
         return result("elsewhere", "claim was taken over while analysing")
     return result("done", duration_s=analysis.report.duration_s)
@@ -150,8 +152,9 @@ def _failed(
     message: str,
     kind: ErrorKind,
     model: str | None,
+    fingerprint: str,
 ) -> CallResult:
-    worker.store.mark_failed(task.call_id, worker.owner, message, kind, __version__, model)
+    worker.store.mark_failed(task.call_id, worker.owner, message, kind, __version__, model, fingerprint)
     return result("failed", message)
 
 

@@ -3,7 +3,7 @@
 
 Schema 2 (callcoach 0.2): evidence is a ``kind`` plus a ``reason`` code and ``channels`` (schema 1 wrote
 one string such as "proposal: visit_customer" or "downgrade: wechat, phone"), signal kinds are a closed
-list."""
+list, and every report carries the ``analysis_fingerprint`` of what produced it."""
 
 from __future__ import annotations
 
@@ -191,6 +191,10 @@ class Report(_Strict):
     language: Language
     duration_s: float | None
     pipeline_version: str
+    analysis_fingerprint: str = Field(
+        description="digest of what decides the findings: version, patterns, fitted models, classifier data, "
+        "Whisper model and decoding settings (the nightly batch re-analyses calls whose fingerprint differs)"
+    )
     roles: Roles
     transcription: Transcription | None
     acoustics: Acoustics | None

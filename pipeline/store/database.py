@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -142,13 +142,14 @@ class Store:
 
     # -- runs
 
-    def start_run(self, archive: str, out_dir: str, workers: int, pipeline_version: str, model: str) -> int:
+    def start_run(self, archive: str, out_dir: str, workers: int, pipeline_version: str, model: str,
+                  fingerprint: str | None = None) -> int:
         owner = Owner.current()
         with self.transaction() as db:
             cursor = db.execute(
-                "INSERT INTO runs (started_at, status, pid, host, archive, out_dir, workers, pipeline_version, model) "
-                "VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?)",
-                (time.time(), owner.pid, owner.host, archive, out_dir, workers, pipeline_version, model),
+                "INSERT INTO runs (started_at, status, pid, host, archive, out_dir, workers, pipeline_version, model, "
+                "fingerprint) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
+                (time.time(), owner.pid, owner.host, archive, out_dir, workers, pipeline_version, model, fingerprint),
             )
             return int(cursor.lastrowid or 0)
 
@@ -172,18 +173,18 @@ class Store:
     def enqueue(
         self,
         calls: Sequence[DiscoveredCall],
-        pipeline_version: str,
-        model: str,
+        fingerprints: Mapping[str, str],
         force: bool = False,
         retry_failed: bool = False,
         run_id: int | None = None,
     ) -> dict[str, tuple[Decision, str]]:
         """Record discovered calls and decide, in one transaction, which ones this run should analyse.
 
-        Returns ``{call_id: (decision, report_path)}``. A call is queued when it is new, when its last
-        result came from another pipeline version or (for recordings) another model, when it failed for a
-        reason other than its input, or with ``force``. ``report_path`` is the planned one, made unique
-        (``-<call_id[:8]>`` appended) when another call already writes there."""
+        ``fingerprints`` maps a call kind ("audio", "transcript") to the analysis fingerprint this run
+        would produce. Returns ``{call_id: (decision, report_path)}``. A call is queued when it is new, when
+        its last result has another fingerprint (other patterns, models, version or decoding settings),
+        when it failed for a reason other than its input, or with ``force``. ``report_path`` is the planned
+        one, made unique (``-<call_id[:8]>`` appended) when another call already writes there."""
         decisions: dict[str, tuple[Decision, str]] = {}
         now = time.time()
         with self.transaction() as db:
@@ -197,7 +198,7 @@ class Store:
             for call in calls:
                 row = db.execute(SELECT_ROWS + " WHERE call_id = ?", (call.call_id,)).fetchone()
                 existing = row_of(row) if row else None
-                decision = self._decide(existing, pipeline_version, model, force, retry_failed)
+                decision = self._decide(existing, fingerprints.get(call.kind), force, retry_failed)
                 if existing is not None and existing.status in ("done", "failed") and decision != "queued":
                     report_path = existing.report_path or call.report_path
                 else:
@@ -234,13 +235,13 @@ class Store:
         return decisions
 
     @staticmethod
-    def _decide(existing: CallRow | None, version: str, model: str, force: bool, retry_failed: bool) -> Decision:
+    def _decide(existing: CallRow | None, fingerprint: str | None, force: bool, retry_failed: bool) -> Decision:
         if existing is None or existing.status == "queued":
             return "queued"
         if existing.status == "processing":
             return "in_progress" if _held(existing, time.time()) else "queued"
-        same_pipeline = existing.pipeline_version == version and (existing.kind == "transcript" or existing.model == model)
-        if force or not same_pipeline:
+        same_analysis = fingerprint is not None and existing.fingerprint == fingerprint
+        if force or not same_analysis:
             return "queued"
         if existing.status == "done":
             return "done"
@@ -281,7 +282,8 @@ class Store:
         with self.transaction() as db:
             cursor = db.execute(
                 f"UPDATE calls SET status = 'done', error = NULL, error_kind = NULL, pipeline_version = :version, "
-                f"model = :model, language = :language, duration_s = :duration_s, meeting_pushed = :meeting_pushed, "
+                f"model = :model, fingerprint = :fingerprint, language = :language, duration_s = :duration_s, "
+                f"meeting_pushed = :meeting_pushed, "
                 f"concrete = :concrete, outcome = :outcome, downgraded = :downgraded, distracted = :distracted, "
                 f"adapted = :adapted, score = :score, report_json = :report_json, formats = :formats, crashes = 0, "
                 f"finished_at = :now, updated_at = :now, {self._CLEAR_OWNER} WHERE {self._OWNED}",
@@ -289,6 +291,7 @@ class Store:
                     **report_metrics(report),
                     "version": report.pipeline_version,
                     "model": model,
+                    "fingerprint": report.analysis_fingerprint,
                     "report_json": report.model_dump_json(),
                     "formats": formats,
                     "now": now,
@@ -303,15 +306,19 @@ class Store:
             return True
 
     def mark_failed(
-        self, call_id: str, owner: Owner, error: str, kind: ErrorKind, pipeline_version: str, model: str | None
+        self, call_id: str, owner: Owner, error: str, kind: ErrorKind, pipeline_version: str, model: str | None,
+        fingerprint: str | None = None,
     ) -> bool:
+        """Record a failed call, with the fingerprint of the analysis that failed (a different analysis
+        tries an input failure again)."""
         now = time.time()
         with self.transaction() as db:
             cursor = db.execute(
                 f"UPDATE calls SET status = 'failed', error = :error, error_kind = :kind, pipeline_version = :version, "
-                f"model = :model, finished_at = :now, updated_at = :now, {self._CLEAR_OWNER} WHERE {self._OWNED}",
-                {"error": error, "kind": kind, "version": pipeline_version, "model": model, "now": now,
-                 "call_id": call_id, "pid": owner.pid, "host": owner.host},
+                f"model = :model, fingerprint = :fingerprint, finished_at = :now, updated_at = :now, {self._CLEAR_OWNER} "
+                f"WHERE {self._OWNED}",
+                {"error": error, "kind": kind, "version": pipeline_version, "model": model, "fingerprint": fingerprint,
+                 "now": now, "call_id": call_id, "pid": owner.pid, "host": owner.host},
             )
             if cursor.rowcount != 1:
                 return False

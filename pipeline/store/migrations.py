@@ -186,9 +186,17 @@ def _steps(*steps: Migration) -> Migration:
     return run
 
 
+# v4: the analysis fingerprint (pipeline.fingerprint) of each call's last result and of each run; the
+# batch re-analyses a call whose fingerprint differs from the current one. Rows from before v4 have none.
+_V4 = """
+ALTER TABLE calls ADD COLUMN fingerprint TEXT;
+ALTER TABLE runs ADD COLUMN fingerprint TEXT
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     _script(_V1),
     _steps(_script(_V2), _backfill_v2),
     _script(_V3),
+    _script(_V4),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -102,6 +102,7 @@ class CallRow:
     error_kind: str | None
     pipeline_version: str | None
     model: str | None
+    fingerprint: str | None
     language: str | None
     duration_s: float | None
     meeting_pushed: bool | None

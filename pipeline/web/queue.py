@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from pipeline import __version__
+from pipeline.fingerprint import analysis_fingerprint
 from pipeline.jobs.worker import CallTask, WorkerConfig, die_with_parent, init_worker, process_call
 from pipeline.report.files import FORMATS, remove_stale_temp_files
 from pipeline.store.database import Store
@@ -94,7 +95,8 @@ class QueueSupervisor:
         config = self.config
         config.reports_dir.mkdir(parents=True, exist_ok=True)
         with Store(config.db) as store:
-            self.run_id = store.start_run(RUN_ARCHIVE, str(config.reports_dir), 1, __version__, config.analyze.asr.model)
+            self.run_id = store.start_run(RUN_ARCHIVE, str(config.reports_dir), 1, __version__, config.analyze.asr.model,
+                                          analysis_fingerprint(config.analyze, "audio"))
             reclaimed = store.reclaim_stale()  # calls a killed server left half done go back to the queue
             remove_stale_temp_files(config.reports_dir, store.live_report_paths())
         if reclaimed:

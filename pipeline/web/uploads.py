@@ -20,8 +20,8 @@ from pathlib import Path
 
 import av
 
-from pipeline import __version__
 from pipeline.audio.formats import CONTAINER_SUFFIXES
+from pipeline.fingerprint import fingerprints
 from pipeline.identity import call_id_of_sha256
 from pipeline.store.database import Store
 from pipeline.store.records import DiscoveredCall
@@ -173,7 +173,7 @@ def accept(store: Store, user: User, received: Received, label: str, config: Web
             report_path=str(config.reports_dir / call_id),
         )
         # retry_failed: uploading a failed recording again is asking for another try.
-        store.enqueue([call], __version__, config.analyze.asr.model, retry_failed=True)
+        store.enqueue([call], fingerprints(config.analyze), retry_failed=True)
     with store.transaction() as db:
         db.execute(
             "INSERT INTO uploads (user_id, call_id, filename, size, status, reason, uploaded_at) "
