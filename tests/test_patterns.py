@@ -10,7 +10,7 @@ from pipeline.language.nlp import cue_labels, load_cue_patterns, load_nlp
 
 def _regex_entries():
     for language in ("zh", "en"):
-        data = json.loads(resources.files("pipeline.patterns").joinpath(f"cues_{language}.json").read_text("utf-8"))
+        data = json.loads(resources.files("pipeline.language.patterns").joinpath(f"cues_{language}.json").read_text("utf-8"))
         for label, group in data.items():
             if label.startswith("_"):
                 continue
