@@ -1,7 +1,8 @@
 """Benchmark: text-only analysis (meeting + distraction + coaching) per transcript, after models are loaded.
 
 Prints model loading time separately, then the median and 90th percentile per transcript over the
-labeled calls in tests/data (every call analysed `--repeat` times). Usage:
+labeled written calls (the train split in models/training/calls and the dev split; every call analysed
+`--repeat` times). Usage:
 
     .venv/bin/python benchmarks/bench_text.py [--repeat 3]
 """
@@ -35,7 +36,7 @@ def main() -> None:
 
     calls = [
         json.loads(line)
-        for path in sorted((ROOT / "tests" / "data").glob("*/*.jsonl"))
+        for path in sorted([*(ROOT / "models" / "training" / "calls").glob("*.jsonl"), *(ROOT / "tests" / "data" / "dev").glob("*.jsonl")])
         for line in path.read_text("utf-8").splitlines()
         if line.strip()
     ]

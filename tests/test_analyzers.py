@@ -97,8 +97,9 @@ def test_dev_split_floors():
     assert result.binary["distraction.distracted"]["f1"] >= 0.90
     assert result.accuracy["distraction.rep_checked_availability"]["accuracy"] >= 0.90
     assert result.accuracy["distraction.rep_adapted"]["accuracy"] >= 0.80
-    for field in ("meeting.concrete", "meeting.outcome", "meeting.downgraded"):
+    for field in ("meeting.concrete", "meeting.outcome"):
         assert result.accuracy[field]["accuracy"] >= 0.85, field
+    assert result.binary["meeting.downgraded"]["accuracy"] >= 0.85
 
 
 def test_customer_hanging_up_mid_pitch_is_a_sign(analyze):

@@ -33,8 +33,12 @@ MEETING_CUES: dict[str, MeetingKind] = {
     "MEET_VISIT": "visit_customer", "MEET_INVITE": "invite_to_our_site", "MEET_NEUTRAL": "neutral_place",
 }
 # A meeting word in the same clause as one of these is not a proposal to meet.
-BLOCKERS: dict[str, NotAPushReason] = {"PAST": "past_meeting", "VIDEO": "video_meeting", "SERVICE": "service_logistics"}
+BLOCKERS: dict[str, NotAPushReason] = {
+    "PAST": "past_meeting", "VIDEO": "video_meeting", "SERVICE": "service_logistics", "NEGATED": "negated_proposal",
+}
 CHANNEL_CUES: dict[str, Channel] = {
+    "CONTACT": "phone",  # asking for or giving a number with no meeting: the next step is a call
+    "LISTINGS": "materials",  # sending other listings instead of a viewing (chat)
     "WECHAT": "wechat",
     "PHONE_LATER": "phone",
     "EMAIL": "email",
@@ -67,6 +71,37 @@ def meeting_kind(labels: set[str]) -> MeetingKind | None:
     return None
 
 
+# What makes the talk about meeting or viewing (then asking for the customer's time is arranging it).
+MEETING_TALK = {"MEET_VISIT", "MEET_INVITE", "MEET_NEUTRAL", "MEET_GENERIC", "VIEW_TOPIC", "ARRANGE", "PICKUP"}
+CONTEXT_TURNS = 3  # how many turns back the talk counts as the context of a rep's question
+# Asking "when are you free?" next to these is about a call back or a contact, not a meeting.
+NOT_ABOUT_MEETING = {"PHONE_LATER", "CONTACT", "WECHAT", "EMAIL"}
+# A rep turn offering one of these is explained: the classifier does not get to call it a push.
+OTHER_CHANNEL = {"VIDEO", "PHONE_LATER", "CONTACT", "WECHAT", "EMAIL", "MATERIALS"}
+
+
+def clause_meeting_kind(labels: set[str], context: set[str]) -> MeetingKind | None:
+    """What a rep clause proposes, read with its context (the labels of the last few turns).
+
+    Strong cues name the meeting themselves; a viewing word counts only as an offer or a question to the
+    customer and not as a fact ("可以带您实地看一下" vs "看房很方便"); the rep booking it ("我约一下房东"),
+    picking the customer up, or asking for their time while the talk is about meeting, counts too.
+    """
+    kind = meeting_kind(labels)
+    if kind is not None:
+        return kind
+    viewing = bool((labels | context) & {"VIEW_TOPIC", "ARRANGE", "PICKUP"})
+    if "PICKUP" in labels:
+        return "viewing" if viewing else "neutral_place"
+    if "VIEW_TOPIC" in labels and "INVITE_ASK" in labels and "VIEW_FACT" not in labels:
+        return "viewing"
+    if "ARRANGE" in labels:
+        return "viewing" if viewing else "unspecified"
+    if "ASK_TIME" in labels and (context | labels) & MEETING_TALK and not labels & NOT_ABOUT_MEETING:
+        return "viewing" if viewing else "unspecified"
+    return None
+
+
 def _evidence(
     call: Call,
     turn: int,
@@ -95,9 +130,10 @@ def _find_proposals(
         turn_labels = cue_labels(doc)
         talked_out = "SELF_CANCEL" in turn_labels
         proposed_here = blocked_here = False
+        context = set().union(*(cue_labels(d) for d in call.docs[max(0, turn.index - CONTEXT_TURNS) : turn.index]))
         for clause in clauses(doc):
             labels = cue_labels(clause)
-            kind = meeting_kind(labels)
+            kind = clause_meeting_kind(labels, context | turn_labels)
             if kind is None:
                 continue
             blocked = [why for cue, why in BLOCKERS.items() if cue in labels]
@@ -124,8 +160,8 @@ def _find_proposals(
                 )
             )
         # What the cue lists miss ("fit down together", "过来坐坐聊聊?") the trained classifier may catch,
-        # unless a cue already explained why this turn is not a push.
-        unexplained = not (proposed_here or blocked_here or talked_out)
+        # unless a cue already explained why this turn is not a push (an online tour, a weaker channel).
+        unexplained = not (proposed_here or blocked_here or talked_out or turn_labels & OTHER_CHANNEL)
         if use_classifier and unexplained and _classifier_says_push(turn.text, call.transcript.language):
             proposed_here = True
             proposals.append(
@@ -231,17 +267,23 @@ def analyze(call: Call) -> Meeting:
 
     accepted_at = answer_turn if outcome == "accepted" else None
     channels: set[Channel] = set()
+    first_proposal = proposals[0].turn if proposals else None
     for turn, doc in zip(turns, call.docs, strict=True):
-        # Sending the address of a meeting already agreed is logistics, not a downgrade.
-        if accepted_at is not None and turn.index > accepted_at:
-            break
+        # Sending the address of a meeting already agreed is logistics, not a downgrade; leaving its time to
+        # WeChat is not ("那我微信上跟您约个时间").
+        after_acceptance = accepted_at is not None and turn.index > accepted_at
+        after_proposal = first_proposal is not None and turn.index > first_proposal
         for clause in clauses(doc):
             labels = cue_labels(clause)
-            if "PAST" in labels:
+            if "PAST" in labels or (after_acceptance and "SCHEDULE_VIA" not in labels):
                 continue
             found = [CHANNEL_CUES[cue] for cue in CHANNEL_CUES if cue in labels]
             if "CHANNEL_CONTRAST" in labels:  # "电话里说不清楚" argues for the meeting
                 found = [c for c in found if c not in ("phone", "video", "materials")]
+            if after_proposal and labels & {"CONTACT", "WECHAT"} and not labels & {"PHONE_LATER", "VIDEO", "MATERIALS", "SCHEDULE_VIA"}:
+                continue  # the number or WeChat to fix the time of the viewing just proposed is logistics
+            if proposals and "LISTINGS" in labels and not labels & {"MATERIALS"}:
+                found = [c for c in found if c != "materials"]  # other listings beside a real invitation
             if not found:
                 continue
             if call.rep_side(turn):

@@ -72,9 +72,9 @@ def evaluate(
     )
     console = Console()
     title = f"{labeled} — {result.n_calls} calls" + (" (mixed to mono)" if mono else "")
-    table = Table("field", "precision", "recall", "F1", "tp", "fp", "fn", "tn", title=title)
+    table = Table("field", "precision", "recall", "F1", "accuracy", "tp", "fp", "fn", "tn", title=title)
     for name, row in result.binary.items():
-        table.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}",
+        table.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}", f"{row['accuracy']:.3f}",
                       *(str(row[k]) for k in ("tp", "fp", "fn", "tn")))
     console.print(table)
     accuracy = Table("field", "accuracy", "correct / n", "scored on")

@@ -18,12 +18,12 @@ SCHEMA_VERSION: Literal["2"] = "2"
 # A diarised voice split less clear than this is shown to the coach as a warning (report and coaching).
 LOW_SPLIT_CONFIDENCE = 0.5
 
-MeetingKind = Literal["visit_customer", "invite_to_our_site", "neutral_place", "unspecified"]
+MeetingKind = Literal["visit_customer", "invite_to_our_site", "neutral_place", "viewing", "unspecified"]
 Outcome = Literal["accepted", "declined", "deferred", "none"]
 Channel = Literal["wechat", "phone", "email", "video", "materials", "passive"]
 CHANNELS: tuple[Channel, ...] = ("wechat", "phone", "email", "video", "materials", "passive")
 # Why a meeting word in a rep's clause is not a proposal to meet.
-NotAPushReason = Literal["past_meeting", "video_meeting", "service_logistics"]
+NotAPushReason = Literal["past_meeting", "video_meeting", "service_logistics", "negated_proposal"]
 EvidenceKind = Literal[
     "proposal",  # reason: the meeting kind
     "answer",  # reason: the customer's answer

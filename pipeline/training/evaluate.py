@@ -1,7 +1,10 @@
 """`callcoach eval`: compare reports with labeled calls and print precision / recall / F1 and accuracies.
 
 A labeled set is either a ``.jsonl`` file of labeled transcripts (one call per line, see docs/labels.md)
-or a folder of recordings/transcripts with a ``labels.json`` mapping file stem -> labels.
+or a folder of recordings/transcripts with a ``labels.json`` mapping file stem -> labels. A line may
+instead name a real conversation kept outside the repository (``"source": "beike", "session": N``): its
+text is read from the shared real data (``pipeline.training.realdata``). A field is scored only on calls
+that label it (the beike chats label ``meeting`` only).
 """
 
 from __future__ import annotations
@@ -15,23 +18,27 @@ from pipeline.audio.formats import AUDIO_SUFFIXES
 from pipeline.errors import CallcoachError
 from pipeline.report.schema import Report
 from pipeline.training.metrics import prf
+from pipeline.training.realdata import beike_session
 from pipeline.transcript import transcript_from_dict
 
-BINARY_FIELDS = ("meeting.pushed", "distraction.distracted")
+BINARY_FIELDS = ("meeting.pushed", "meeting.downgraded", "distraction.distracted")
 # field -> which items it is scored on (the label it depends on must hold)
 ACCURACY_FIELDS: dict[str, Callable[[dict], bool]] = {
     "meeting.concrete": lambda labels: labels["meeting"]["pushed"],
     "meeting.outcome": lambda labels: labels["meeting"]["pushed"],
-    "meeting.downgraded": lambda labels: True,
     "meeting.distance_excuse": lambda labels: "distance_excuse" in labels["meeting"],
     "distraction.rep_checked_availability": lambda labels: "rep_checked_availability" in labels["distraction"],
     "distraction.rep_adapted": lambda labels: labels["distraction"]["distracted"]
     and labels["distraction"].get("rep_adapted") is not None,
 }
+
+
+def _part(dotted: str) -> str:
+    """The part of the labels a field needs: a set that does not label a part is not scored on its fields."""
+    return dotted.split(".")[0]
 ACCURACY_SCOPE = {
     "meeting.concrete": "calls labeled pushed",
     "meeting.outcome": "calls labeled pushed",
-    "meeting.downgraded": "all calls",
     "meeting.distance_excuse": "all calls",
     "distraction.rep_checked_availability": "all calls",
     "distraction.rep_adapted": "calls labeled distracted",
@@ -61,8 +68,10 @@ def load_labeled(path: Path, labels_file: Path | None = None) -> list[LabeledCal
                 continue
             try:
                 item = json.loads(line)
+                if item.get("source") == "beike" and "turns" not in item:
+                    item = {**item, **beike_session(int(item["session"]))}
                 calls.append(LabeledCall(id=item["id"], labels=item["labels"], transcript=item))
-            except (json.JSONDecodeError, KeyError) as error:
+            except (json.JSONDecodeError, KeyError, ValueError) as error:
                 raise CallcoachError(f"{path.name}:{number}: not a labeled call ({error})") from error
         return calls
     if path.is_dir():
@@ -114,23 +123,30 @@ def score(pairs: list[tuple[LabeledCall, Report]]) -> EvalResult:
     for name in BINARY_FIELDS:
         counts = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
         for call, report in pairs:
+            if _part(name) not in call.labels:
+                continue
             truth, got = bool(_get(call.labels, name)), bool(_get(report.model_dump(), name))
             counts[("t" if truth == got else "f") + ("p" if got else "n")] += 1
             if truth != got:
                 result.mismatches.append(Mismatch(call.id, name, truth, got))
+        n = sum(counts.values())
+        if n == 0:
+            continue
         precision, recall, f1 = prf(counts["tp"], counts["fp"], counts["fn"])
-        result.binary[name] = {**counts, "precision": precision, "recall": recall, "f1": f1}
+        accuracy = (counts["tp"] + counts["tn"]) / n
+        result.binary[name] = {**counts, "precision": precision, "recall": recall, "f1": f1, "accuracy": accuracy}
     for name, applies in ACCURACY_FIELDS.items():
         correct = total = 0
         for call, report in pairs:
-            if not applies(call.labels):
+            if _part(name) not in call.labels or not applies(call.labels):
                 continue
             truth, got = _get(call.labels, name), _get(report.model_dump(), name)
             total += 1
             correct += truth == got
             if truth != got:
                 result.mismatches.append(Mismatch(call.id, name, truth, got))
-        result.accuracy[name] = {"correct": correct, "n": total, "accuracy": correct / total if total else float("nan")}
+        if total:
+            result.accuracy[name] = {"correct": correct, "n": total, "accuracy": correct / total}
     return result
 
 
