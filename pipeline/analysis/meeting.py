@@ -156,7 +156,7 @@ def _find_proposals(
                     kind,
                     when=_unique([s.text for s in cues_in(doc, "TIME")]),
                     where=_unique([s.text for s in cues_in(doc, "PLACE")]),
-                    time_text=doc.text,
+                    time_text=doc._.reading,
                 )
             )
         # What the cue lists miss ("fit down together", "过来坐坐聊聊?") the trained classifier may catch,
@@ -171,7 +171,7 @@ def _find_proposals(
                     meeting_kind(turn_labels) or "unspecified",
                     when=_unique([s.text for s in cues_in(doc, "TIME")]),
                     where=_unique([s.text for s in cues_in(doc, "PLACE")]),
-                    time_text=doc.text,
+                    time_text=doc._.reading,
                 )
             )
         # Distance is an excuse only when the rep did not propose to meet anyway ("虽然远，但我周六过去").
@@ -254,7 +254,7 @@ def analyze(call: Call) -> Meeting:
         next_rep = next((t for t in turns[last.turn + 1 :] if t.speaker == "rep"), None)
         if next_rep is not None and not last.when:
             last.when = _unique([s.text for s in cues_in(call.docs[next_rep.index], "TIME")])
-            last.time_text = next_rep.text if last.when else last.time_text
+            last.time_text = call.docs[next_rep.index]._.reading if last.when else last.time_text
 
     invited_via_wechat = any("WECHAT" in cue_labels(call.docs[p.turn]) for p in proposals)
     commitment_to_return = False

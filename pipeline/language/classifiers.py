@@ -25,6 +25,7 @@ from pathlib import Path
 import spacy
 from spacy.language import Language
 
+from pipeline.language.nlp import reading_of
 from pipeline.paths import models_dir
 
 log = logging.getLogger(__name__)
@@ -78,9 +79,9 @@ def load(task_name: str, language: str) -> Language | None:
 
 
 def scores(task: Task, text: str, language: str) -> dict[str, float]:
-    """Probability of every label; empty when no classifier is available."""
+    """Probability of every label (read on the corrected reading of Mandarin); empty without a classifier."""
     nlp = load(task.name, language)
-    return dict(nlp(text).cats) if nlp is not None else {}
+    return dict(nlp(reading_of(text, language)).cats) if nlp is not None else {}
 
 
 def classify(task: Task, text: str, language: str) -> tuple[str, float]:

@@ -4,7 +4,9 @@ Mandarin uses ``spacy.blank("zh")`` with the jieba segmenter, English ``spacy.bl
 Cue patterns live in ``patterns/cues_<lang>.json`` (data, not code). They are matched on the
 characters of the text and aligned to tokens: jieba segments ASR text unpredictably
 ("我加您微信" → 我加 / 您 / 微信), so token-bound phrase matching would miss cues.
-Matches are stored on the Doc as labelled spans in ``doc.spans["cues"]``.
+Matches are stored on the Doc as labelled spans in ``doc.spans["cues"]``. Mandarin cues are matched on
+the corrected reading of the text (``pipeline.language.reading``: misheard domain words respelled, same
+length), kept in ``doc._.reading``; the spans are the recogniser's own characters.
 """
 
 from __future__ import annotations
@@ -20,7 +22,11 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from pipeline.language.reading import corrected_reading
+
 CUES_KEY = "cues"
+if not Doc.has_extension("reading"):
+    Doc.set_extension("reading", default=None)
 
 
 @dataclass(frozen=True)
@@ -50,20 +56,27 @@ def load_cue_patterns(language: str) -> list[CuePattern]:
 
 @Language.factory("callcoach_cues", default_config={"language": "zh"})
 def make_cue_matcher(nlp: Language, name: str, language: str):
-    return CueMatcher(load_cue_patterns(language))
+    return CueMatcher(load_cue_patterns(language), corrected_reading if language == "zh" else None)
+
+
+def reading_of(text: str, language: str) -> str:
+    """What the cues and classifiers read: the corrected reading of Mandarin, English as it is."""
+    return corrected_reading(text) if language == "zh" else text
 
 
 class CueMatcher:
     """Adds one span per cue match to ``doc.spans["cues"]`` (overlaps allowed, label = cue kind)."""
 
-    def __init__(self, patterns: list[CuePattern]):
+    def __init__(self, patterns: list[CuePattern], reading=None):
         self.patterns = patterns
+        self.reading = reading  # text -> same-length corrected text, or None
 
     def __call__(self, doc: Doc) -> Doc:
         spans: list[Span] = []
         seen: set[tuple[int, int, str]] = set()
+        doc._.reading = self.reading(doc.text) if self.reading is not None else doc.text
         for pattern in self.patterns:
-            for match in pattern.regex.finditer(doc.text):
+            for match in pattern.regex.finditer(doc._.reading):
                 span = doc.char_span(match.start(), match.end(), label=pattern.label, alignment_mode="expand")
                 if span is None or (span.start, span.end, pattern.label) in seen:
                     continue

@@ -36,7 +36,7 @@ from pipeline.language.classifiers import (
     model_path,
     training_record,
 )
-from pipeline.language.nlp import blank_pipeline
+from pipeline.language.nlp import blank_pipeline, reading_of
 from pipeline.paths import TRAINING_DIR
 from pipeline.training.data import data_digest, labeled_call_files, labeled_calls, read_jsonl
 from pipeline.transcript import transcript_from_dict
@@ -133,7 +133,7 @@ def fit(task: Task, language: str, pairs: list[tuple[str, str]]) -> Language:
     for label in task.labels:
         textcat.add_label(label)  # type: ignore[attr-defined]
     examples = [
-        Example.from_dict(nlp.make_doc(text), {"cats": {label: float(label == gold) for label in task.labels}})
+        Example.from_dict(nlp.make_doc(reading_of(text, language)), {"cats": {label: float(label == gold) for label in task.labels}})
         for text, gold in pairs
     ]
     optimizer = nlp.initialize(lambda: examples)
