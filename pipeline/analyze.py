@@ -18,6 +18,7 @@ from pipeline.analysis.roles import (
     decide_roles_diarised,
     given_roles,
 )
+from pipeline.analysis.uncertainty import uncertain_verdicts
 from pipeline.audio.acoustics import AcousticEvidence, measure
 from pipeline.audio.asr import Transcriber
 from pipeline.audio.decode import Audio, load_audio
@@ -137,6 +138,10 @@ class Analyzer:
             diarisation=roles.diarisation_method,
         )
         source_path = Path(source)
+        turns_out = [
+            TurnOut(index=t.index, speaker=t.speaker, start=t.start, end=t.end, text=t.text, asr_confidence=_heard(t.words))
+            for t in transcript.turns
+        ]
         return Report(
             call_id=call_id_of_file(source_path) if source_path.is_file() else call_id_of_name(str(source)),
             source=str(source),
@@ -147,11 +152,17 @@ class Analyzer:
             roles=roles_out,
             transcription=transcription,
             acoustics=_acoustics_out(call.acoustics),
-            turns=[TurnOut(index=t.index, speaker=t.speaker, start=t.start, end=t.end, text=t.text) for t in transcript.turns],
+            turns=turns_out,
             meeting=meeting_part,
             distraction=distraction_part,
             coaching=coach(transcript, roles_out, meeting_part, distraction_part),
+            uncertain=uncertain_verdicts(meeting_part, distraction_part, turns_out),
         )
+
+
+def _heard(words: list[Word]) -> float | None:
+    """How sure Whisper was of a turn's words (their mean probability); None for text input."""
+    return round(sum(w.probability for w in words) / len(words), 3) if words else None
 
 
 def _acoustics_out(acoustics: AcousticEvidence | None) -> Acoustics | None:

@@ -48,10 +48,14 @@ def test_spokenwoz_calls_roles_no_push_and_few_distracted(realdata, analyzer):
     assert sum(r.distraction.distracted for r in reports.values()) <= 1, summary
 
 
+BEIKE_SETS = {"tune": ROOT / "models" / "training" / "beike" / "tune.jsonl",  # tunes rules and the calibration
+              "heldout": ROOT / "tests" / "data" / "beike" / "heldout.jsonl"}  # evaluation only
+
+
 def _beike_set(name: str):
     from pipeline.training import evaluate
 
-    return evaluate.load_labeled(ROOT / "tests" / "data" / "beike" / f"{name}.jsonl")
+    return evaluate.load_labeled(BEIKE_SETS[name])
 
 
 def test_beike_labels_are_the_random_draw_split_before_anyone_read_them(realdata):

@@ -117,6 +117,8 @@ def zh_report(timed: bool = True) -> Report:
                 Evidence(turn=4, start=t(4), quote=ZH_PROPOSAL, kind="proposal", reason="visit_customer"),
                 Evidence(turn=5, start=t(5), quote=ZH_ANSWER, kind="answer", reason="accepted"),
             ],
+            pushed_probability=0.99, pushed_basis="meeting_words", downgraded_probability=0.07,
+            downgraded_basis="nothing", concrete_probability=0.98, concrete_basis="clock",
         ),
         distraction=Distraction(
             distracted=False,
@@ -196,6 +198,8 @@ def en_report() -> Report:
                 Evidence(turn=2, start=6.5, quote="I'll send you the deck", kind="downgrade", channels=["materials"]),
                 Evidence(turn=2, start=6.5, quote="set up a time by WeChat", kind="downgrade", channels=["wechat"]),
             ],
+            pushed_probability=0.02, pushed_basis="nothing", downgraded_probability=0.97,
+            downgraded_basis="channel_words", concrete_probability=None, concrete_basis=None,
         ),
         distraction=Distraction(
             distracted=True,
@@ -293,7 +297,7 @@ def test_markdown_zh_headings_messages_quotes():
     assert "做得好" in md and "见面提议：上门拜访" in md
     assert "[00:18] 销售: " + ZH_TURNS[4][3] in md
     assert "[00:06] 客户: 方便，你说吧。" in md
-    assert "| 提出见面 | 是 |" in md
+    assert "| 提出见面 | 是（是的可能性 99%） |" in md
     assert "左声道" in md and "92%" in md
 
 

@@ -21,6 +21,16 @@ def _first(evidence: list[Evidence], *kinds: EvidenceKind) -> Evidence | None:
     return next((e for e in evidence if e.kind in kinds), None)
 
 
+def _concrete_callback(meeting: Meeting, distraction: Distraction) -> bool:
+    """The rep adapted to a distracted customer by fixing a concrete call-back (not a meeting)."""
+    if not (distraction.distracted and distraction.rep_adapted and distraction.adapted_turn is not None):
+        return False
+    if meeting.pushed:
+        return False
+    later_calls = [e for e in meeting.evidence if e.kind == "downgrade" and e.turn >= distraction.adapted_turn]
+    return any("phone" in e.channels for e in later_calls) or not meeting.downgraded
+
+
 def coach(transcript: Transcript, roles: Roles, meeting: Meeting, distraction: Distraction) -> list[Coaching]:
     """One point per principle that applies, each tied to the turns that show it."""
     lang = transcript.language
@@ -41,6 +51,9 @@ def coach(transcript: Transcript, roles: Roles, meeting: Meeting, distraction: D
         # reads the whole call backwards, so the coach is told even at moderate doubt.
         point("roles", "warning", "roles.warning", [], quote=roles.basis)
 
+    # A distracted customer and a rep who stops and fixes a time to call back: the right second-best move
+    # (docs/coaching.md), neither a missed push nor a downgrade to reproach.
+    callback = _concrete_callback(meeting, distraction)
     if meeting.pushed:
         first, last = meeting.proposals[0], meeting.proposals[-1]
         point("meeting_push", "good", "meeting_push.good", [first.turn], quote=first.quote)
@@ -53,10 +66,13 @@ def coach(transcript: Transcript, roles: Roles, meeting: Meeting, distraction: D
             point("concrete_proposal", "good", "concrete_proposal.good", [last.turn], when=sep.join(named))
         else:
             point("concrete_proposal", "missed", "concrete_proposal.missed", [last.turn], quote=last.quote)
+    elif callback:
+        point("meeting_push", "warning", "meeting_push.callback_instead", [distraction.adapted_turn or 0],
+              quote=transcript.turns[distraction.adapted_turn or 0].text)
     else:
         point("meeting_push", "missed", "meeting_push.missed", [])
 
-    if meeting.downgraded:
+    if meeting.downgraded and not (callback and set(meeting.downgrade_channels) <= {"phone"}):
         downgrade = _first(meeting.evidence, "downgrade", "downgrade_accepted")
         turns = [downgrade.turn] if downgrade else []
         quote = downgrade.quote if downgrade else ""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pipeline.analysis.call import Call
 from pipeline.analysis.distraction_score import FEATURES, load_model
 from pipeline.language import classifiers
-from pipeline.language.nlp import clauses, cue_labels
+from pipeline.language.nlp import clauses, cue_labels, reading_of
 from pipeline.report.schema import Distraction, Signal, SignalKind
 from pipeline.report.strings import NOT_MEASURED, SIGNAL_DETAILS, say
 
@@ -34,7 +34,7 @@ _EN_BACKCHANNEL_WORDS = {
     "yeah", "yes", "yep", "yup", "uh", "huh", "uh-huh", "mhm", "mm", "hmm", "ok", "okay", "right", "sure",
     "alright", "got", "it", "i", "see", "cool", "fine", "good", "great", "oh",
 }
-_QUESTION = re.compile(r"[?？吗嘛]|方不方便|可以不|行不|is now|good time|got a|have a")
+_QUESTION = re.compile(r"[?？吗嘛]|骂[,，。]?$|方不方便|可以不|行不|is now|good time|got a|have a")
 _OPEN_QUESTION = re.compile(r"什么|怎么|哪|多少|几|为什么|如何|\b(?:what|how|which|when|why|where|who)\b", re.IGNORECASE)
 _MEETING_OR_TIME = {"MEET_VISIT", "MEET_INVITE", "MEET_NEUTRAL", "MEET_GENERIC", "TIME"}
 _MEETING = {"MEET_VISIT", "MEET_INVITE", "MEET_NEUTRAL", "MEET_GENERIC"}
@@ -42,8 +42,10 @@ _ZH_REPEATED = re.compile(r"([好对是嗯行])\1{1,}")
 
 
 def is_backchannel(text: str, language: str) -> bool:
-    """Only acknowledgement sounds, nothing said: 好好好 / 对对 / 嗯 / "uh huh, yeah"."""
+    """Only acknowledgement sounds, nothing said: 好好好 / 对对 / 嗯 / "uh huh, yeah" (Mandarin read as heard:
+    嗯嗯 that the recogniser spelled 文文 counts)."""
     if language == "zh":
+        text = reading_of(text, language)
         return bool(_ZH_BACKCHANNEL.match(text)) and any(ch in text for ch in "嗯好对是行哦噢啊恩")
     words = re.findall(r"[a-z'-]+", text.lower())
     return bool(words) and len(words) <= 6 and all(w in _EN_BACKCHANNEL_WORDS for w in words)

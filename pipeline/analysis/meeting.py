@@ -13,6 +13,7 @@ from typing import Literal
 
 from spacy.tokens import Span
 
+from pipeline.analysis import calibration
 from pipeline.analysis.call import Call
 from pipeline.language import classifiers
 from pipeline.language.nlp import clauses, cue_labels, cues_in, quote_of
@@ -20,13 +21,17 @@ from pipeline.language.timeplace import parse_time
 from pipeline.report.schema import (
     CHANNELS,
     Channel,
+    ConcreteBasis,
+    DowngradeBasis,
     Evidence,
     EvidenceKind,
     Meeting,
     MeetingKind,
     MeetingProposal,
+    NoPushBasis,
     NotAPushReason,
     Outcome,
+    PushBasis,
 )
 
 MEETING_CUES: dict[str, MeetingKind] = {
@@ -46,6 +51,8 @@ CHANNEL_CUES: dict[str, Channel] = {
     "MATERIALS": "materials",
     "PASSIVE": "passive",
 }
+# A rep turn the proposal classifier gives at least this is a near miss when no cue explains it.
+NEAR_MISS_PROBABILITY = 0.5
 # How many customer turns after the last proposal are read for the answer.
 ANSWER_WINDOW_TURNS = 3
 
@@ -58,6 +65,7 @@ class _Proposal:
     when: list[str] = field(default_factory=list)
     where: list[str] = field(default_factory=list)
     time_text: str = ""  # the words the time is read from (this turn, or the rep's next turn)
+    basis: PushBasis = "meeting_words"  # what made it a proposal (how sure that is: analysis/calibration.py)
 
 
 def meeting_kind(labels: set[str]) -> MeetingKind | None:
@@ -80,8 +88,8 @@ NOT_ABOUT_MEETING = {"PHONE_LATER", "CONTACT", "WECHAT", "EMAIL"}
 OTHER_CHANNEL = {"VIDEO", "PHONE_LATER", "CONTACT", "WECHAT", "EMAIL", "MATERIALS"}
 
 
-def clause_meeting_kind(labels: set[str], context: set[str]) -> MeetingKind | None:
-    """What a rep clause proposes, read with its context (the labels of the last few turns).
+def clause_meeting_kind(labels: set[str], context: set[str]) -> tuple[MeetingKind, PushBasis] | None:
+    """What a rep clause proposes and on what basis, read with its context (the labels of the last turns).
 
     Strong cues name the meeting themselves; a viewing word counts only as an offer or a question to the
     customer and not as a fact ("可以带您实地看一下" vs "看房很方便"); the rep booking it ("我约一下房东"),
@@ -89,16 +97,16 @@ def clause_meeting_kind(labels: set[str], context: set[str]) -> MeetingKind | No
     """
     kind = meeting_kind(labels)
     if kind is not None:
-        return kind
+        return kind, "meeting_words"
     viewing = bool((labels | context) & {"VIEW_TOPIC", "ARRANGE", "PICKUP"})
     if "PICKUP" in labels:
-        return "viewing" if viewing else "neutral_place"
+        return ("viewing" if viewing else "neutral_place"), "pickup"
     if "VIEW_TOPIC" in labels and "INVITE_ASK" in labels and "VIEW_FACT" not in labels:
-        return "viewing"
+        return "viewing", "viewing_offer"
     if "ARRANGE" in labels:
-        return "viewing" if viewing else "unspecified"
+        return ("viewing" if viewing else "unspecified"), "arranging"
     if "ASK_TIME" in labels and (context | labels) & MEETING_TALK and not labels & NOT_ABOUT_MEETING:
-        return "viewing" if viewing else "unspecified"
+        return ("viewing" if viewing else "unspecified"), "asking_time"
     return None
 
 
@@ -119,11 +127,13 @@ def _unique(texts: list[str]) -> list[str]:
 
 
 def _find_proposals(
-    call: Call, evidence: list[Evidence], use_classifier: bool = True
+    call: Call, evidence: list[Evidence], use_classifier: bool = True, near_misses: list[tuple[float, int]] | None = None
 ) -> tuple[list[_Proposal], bool]:
-    """Rep clauses proposing an in-person meeting; also returns whether the rep used distance as an excuse."""
+    """Rep clauses proposing an in-person meeting; also returns whether the rep used distance as an excuse.
+    ``near_misses`` collects (classifier probability, turn) of rep turns that read half like a push."""
     proposals: list[_Proposal] = []
     distance_excuse = False
+    near_misses = [] if near_misses is None else near_misses
     for turn, doc in zip(call.transcript.turns, call.docs, strict=True):
         if not call.rep_side(turn):
             continue
@@ -133,9 +143,10 @@ def _find_proposals(
         context = set().union(*(cue_labels(d) for d in call.docs[max(0, turn.index - CONTEXT_TURNS) : turn.index]))
         for clause in clauses(doc):
             labels = cue_labels(clause)
-            kind = clause_meeting_kind(labels, context | turn_labels)
-            if kind is None:
+            read = clause_meeting_kind(labels, context | turn_labels)
+            if read is None:
                 continue
+            kind, basis = read
             blocked = [why for cue, why in BLOCKERS.items() if cue in labels]
             if "SERVICE" in labels and "REP_ALONGSIDE" in labels:
                 blocked.remove(BLOCKERS["SERVICE"])  # "我带工程师去您厂里": the rep goes too
@@ -157,12 +168,16 @@ def _find_proposals(
                     when=_unique([s.text for s in cues_in(doc, "TIME")]),
                     where=_unique([s.text for s in cues_in(doc, "PLACE")]),
                     time_text=doc._.reading,
+                    basis=basis,
                 )
             )
         # What the cue lists miss ("fit down together", "过来坐坐聊聊?") the trained classifier may catch,
         # unless a cue already explained why this turn is not a push (an online tour, a weaker channel).
         unexplained = not (proposed_here or blocked_here or talked_out or turn_labels & OTHER_CHANNEL)
-        if use_classifier and unexplained and _classifier_says_push(turn.text, call.transcript.language):
+        push_probability = _push_probability(turn.text, call.transcript.language) if use_classifier and unexplained else 0.0
+        if push_probability >= NEAR_MISS_PROBABILITY:
+            near_misses.append((push_probability, turn.index))
+        if push_probability >= classifiers.PROPOSALS.min_confidence:
             proposed_here = True
             proposals.append(
                 _Proposal(
@@ -172,6 +187,7 @@ def _find_proposals(
                     when=_unique([s.text for s in cues_in(doc, "TIME")]),
                     where=_unique([s.text for s in cues_in(doc, "PLACE")]),
                     time_text=doc._.reading,
+                    basis="classifier",
                 )
             )
         # Distance is an excuse only when the rep did not propose to meet anyway ("虽然远，但我周六过去").
@@ -183,9 +199,9 @@ def _find_proposals(
     return proposals, distance_excuse
 
 
-def _classifier_says_push(text: str, language: str) -> bool:
-    label, probability = classifiers.classify(classifiers.PROPOSALS, text, language)
-    return label == "push" and probability >= classifiers.PROPOSALS.min_confidence
+def _push_probability(text: str, language: str) -> float:
+    """The proposal classifier's probability that this rep turn asks to meet (0 without a classifier)."""
+    return classifiers.scores(classifiers.PROPOSALS, text, language).get("push", 0.0)
 
 
 def read_reply(text: str, labels: set[str], language: str) -> Outcome | Literal["other"]:
@@ -228,7 +244,8 @@ def proposal_turns(call: Call) -> list[int]:
 
 def analyze(call: Call) -> Meeting:
     evidence: list[Evidence] = []
-    proposals, distance_excuse = _find_proposals(call, evidence)
+    near_misses: list[tuple[float, int]] = []
+    proposals, distance_excuse = _find_proposals(call, evidence, near_misses=near_misses)
     turns = call.transcript.turns
 
     # A later proposal counts as another attempt only after the customer pushed back;
@@ -267,6 +284,8 @@ def analyze(call: Call) -> Meeting:
 
     accepted_at = answer_turn if outcome == "accepted" else None
     channels: set[Channel] = set()
+    downgrade_cues: set[str] = set()
+    logistics_only = False
     first_proposal = proposals[0].turn if proposals else None
     for turn, doc in zip(turns, call.docs, strict=True):
         # Sending the address of a meeting already agreed is logistics, not a downgrade; leaving its time to
@@ -281,6 +300,7 @@ def analyze(call: Call) -> Meeting:
             if "CHANNEL_CONTRAST" in labels:  # "电话里说不清楚" argues for the meeting
                 found = [c for c in found if c not in ("phone", "video", "materials")]
             if after_proposal and labels & {"CONTACT", "WECHAT"} and not labels & {"PHONE_LATER", "VIDEO", "MATERIALS", "SCHEDULE_VIA"}:
+                logistics_only = True
                 continue  # the number or WeChat to fix the time of the viewing just proposed is logistics
             if proposals and "LISTINGS" in labels and not labels & {"MATERIALS"}:
                 found = [c for c in found if c != "materials"]  # other listings beside a real invitation
@@ -288,12 +308,17 @@ def analyze(call: Call) -> Meeting:
                 continue
             if call.rep_side(turn):
                 channels.update(found)
+                downgrade_cues.update(labels & set(CHANNEL_CUES))
                 evidence.append(_evidence(call, turn.index, clause, "downgrade", channels=found))
             elif turn.speaker == "customer" and _rep_goes_along(call, turn.index):
                 channels.update(found)
+                downgrade_cues.add("went_along")
                 evidence.append(_evidence(call, turn.index, clause, "downgrade_accepted", channels=found))
 
     concrete = any(p.when or p.where for p in proposals)
+    pushed_basis = _push_basis(proposals, evidence, near_misses)
+    downgraded_basis = _downgrade_basis(downgrade_cues, logistics_only)
+    concrete_basis = _concrete_basis(proposals, call.transcript.language)
     return Meeting(
         pushed=bool(proposals),
         concrete=concrete,
@@ -317,7 +342,50 @@ def analyze(call: Call) -> Meeting:
             for p in proposals
         ],
         evidence=evidence,
+        pushed_probability=calibration.probability("meeting.pushed", pushed_basis),
+        pushed_basis=pushed_basis,
+        downgraded_probability=calibration.probability("meeting.downgraded", downgraded_basis),
+        downgraded_basis=downgraded_basis,
+        concrete_probability=None if concrete_basis is None else calibration.probability("meeting.concrete", concrete_basis),
+        concrete_basis=concrete_basis,
     )
+
+
+# How much each basis counts when several proposals rest on different ones (the strongest decides).
+_BASIS_ORDER: tuple[PushBasis, ...] = ("meeting_words", "pickup", "viewing_offer", "arranging", "asking_time", "classifier")
+
+
+def _push_basis(proposals: list[_Proposal], evidence: list[Evidence], near_misses: list[tuple[float, int]]) -> PushBasis | NoPushBasis:
+    if proposals:
+        return min((p.basis for p in proposals), key=_BASIS_ORDER.index)
+    if any(e.kind in ("not_a_push", "talked_out_of_meeting") for e in evidence):
+        return "blocked"
+    return "near_miss" if near_misses else "nothing"
+
+
+def _downgrade_basis(cues: set[str], logistics_only: bool) -> DowngradeBasis:
+    if cues - {"CONTACT", "LISTINGS", "went_along"}:
+        return "channel_words"
+    if "CONTACT" in cues:
+        return "contact"
+    if "LISTINGS" in cues:
+        return "listings"
+    if "went_along" in cues:
+        return "went_along"
+    return "logistics_only" if logistics_only else "nothing"
+
+
+def _concrete_basis(proposals: list[_Proposal], language: str) -> ConcreteBasis | None:
+    if not proposals:
+        return None
+    named = [parse_time(p.time_text, language) for p in proposals if p.when]
+    if any(t is not None and t.clock for t in named):
+        return "clock"
+    if any(t is not None and t.is_specific for t in named):
+        return "day"
+    if any(p.where for p in proposals):
+        return "place"
+    return "daypart" if named else "vague"
 
 
 

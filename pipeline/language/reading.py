@@ -12,7 +12,7 @@ Whisper wrote: cue spans found on the reading quote the exact recogniser text as
 The domain words are the Mandarin cue phrases of the meeting and time cues (``patterns/cues_zh.json``)
 plus the times, days and meeting words below; a respelled stretch must start and end where jieba's words do,
 and a near-homophone (not an exact one) is only accepted for three characters or more: on clean text the
-reading changes next to nothing (tests/test_reading.py).
+reading changes next to nothing (the test suite checks it).
 """
 
 from __future__ import annotations
@@ -26,11 +26,24 @@ _CJK = re.compile(r"^[\u4e00-\u9fff]+$")
 MIN_WORD_CHARS, MAX_WORD_CHARS = 2, 6
 MIN_NEAR_CHARS = 3  # two characters one near-syllable apart are too often another word (是几 ≈ 司机)
 # The cue groups whose words the reading restores: what decides a meeting and its time.
-LEXICON_LABELS = ("MEET_VISIT", "MEET_INVITE", "MEET_NEUTRAL", "MEET_GENERIC", "VIEW_TOPIC", "COMMIT_RETURN", "TIME")
-# A stretch that jieba knows at least this often is a word of its own: left as the recogniser wrote it.
-COMMON_WORD_FREQUENCY = 50
-# A function word standing alone (是, 的, 在, 我 …) is heard right: a stretch holding one is left alone (是简 ≠ 时间).
-FUNCTION_WORD_FREQUENCY = 200_000
+LEXICON_LABELS = (
+    "MEET_VISIT", "MEET_INVITE", "MEET_NEUTRAL", "MEET_GENERIC", "VIEW_TOPIC", "COMMIT_RETURN", "TIME",
+    "STATE_BUSY", "REPEAT", "PHONE_LATER", "WECHAT", "PASSIVE", "AVAILABILITY_CHECK", "ADAPT", "SERVICE", "VIDEO",
+    "PAST", "DISTANCE", "SELF_CANCEL", "MATERIALS",
+)
+# A number the recogniser misspelled before 点 (九点半 heard as 就点半): the digit it sounds like.
+_DIGIT_SOUNDS = {"yi": "一", "er": "二", "liang": "两", "san": "三", "si": "四", "wu": "五", "liu": "六", "qi": "七",
+                 "ba": "八", "jiu": "九", "shi": "十"}
+_DIGITS = set("零一二两三四五六七八九十0123456789")
+# A customer turn of a few syllables that all sound like acknowledgements is one, however they were spelled
+# (嗯嗯 heard as 文文, 人, 本人是好).
+_HUM_SOUNDS = {"en", "n", "ng", "ren", "wen", "ben", "hen", "eng"}
+_ACK_SOUNDS = _HUM_SOUNDS | {"hao", "dui", "shi", "xing", "o", "a", "e", "ai", "ei", "ou", "ao"}
+_MAX_ACK_CHARS = 6
+# A stretch that jieba knows as a word is left as the recogniser wrote it (市府 is not 师傅, 哪天 not 那天).
+COMMON_WORD_FREQUENCY = 1
+# A function word standing alone is heard right: no respelled stretch starts with one (是简 is not 时间).
+FUNCTION_WORDS = frozenset("是的了在我你他她它这那就也都和跟与或把被让给")
 _NUMBERS = ("一", "二", "两", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二")
 EXTRA_WORDS = (
     "上午", "下午", "中午", "晚上", "早上", "今天", "明天", "后天", "周末", "点半", "见面", "拜访", "当面", "展厅",
@@ -136,22 +149,46 @@ def corrected_reading(text: str) -> str:
                 step = length
                 break
         position += step
-    return _correct_single("".join(out))
+    return _correct_acknowledgement(_correct_digits(_correct_single("".join(out))))
 
 
 def _word_edges(text: str) -> tuple[set[int], set[int]]:
-    """Where jieba's words start and end in ``text`` (a respelling never cuts a word in two); a function word
-    standing alone is neither a start nor an end, so no respelled stretch holds one."""
+    """Where jieba's words start and end in ``text`` (a respelling never cuts a word in two); no respelled
+    stretch starts with a function word standing alone (是简 is not 时间)."""
     import jieba
 
     starts, ends, at = set(), set(), 0
-    frequency = _common_words()
     for token in jieba.cut(text, HMM=False):
-        if not (len(token) == 1 and frequency.get(token, 0) >= FUNCTION_WORD_FREQUENCY):
+        if token not in FUNCTION_WORDS:
             starts.add(at)
-            ends.add(at + len(token))
+        ends.add(at + len(token))
         at += len(token)
     return starts, ends
+
+
+def _correct_digits(text: str) -> str:
+    """A character before 点 that sounds like a digit and does not make a word with it is that digit."""
+    out = list(text)
+    for position in range(len(text) - 1):
+        char = text[position]
+        if text[position + 1] != "点" or char in _DIGITS or (position and text[position - 1] in _DIGITS):
+            continue
+        digit = _DIGIT_SOUNDS.get(syllable(char))
+        in_word = position > 0 and _is_common_word(text[position - 1 : position + 1])  # 可以点击: 以 belongs to 可以
+        if digit is not None and not in_word and not _is_common_word(text[position : position + 2]):
+            out[position] = digit
+    return "".join(out)
+
+
+def _correct_acknowledgement(text: str) -> str:
+    """Respell a short turn made only of acknowledgement sounds with 嗯 for the humming ones."""
+    letters = [ch for ch in text if _CJK.match(ch)]
+    if not letters or len(letters) > _MAX_ACK_CHARS:
+        return text
+    sounds = [syllable(ch) for ch in letters]
+    if not all(s in _ACK_SOUNDS for s in sounds) or not any(s in _HUM_SOUNDS for s in sounds):
+        return text
+    return "".join("嗯" if _CJK.match(ch) and syllable(ch) in _HUM_SOUNDS else ch for ch in text)
 
 
 def _correct_single(text: str) -> str:

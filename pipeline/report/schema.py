@@ -58,6 +58,12 @@ Principle = Literal[
 Verdict = Literal["good", "missed", "warning"]
 Daypart = Literal["morning", "noon", "afternoon", "evening"]
 RoleMethod = Literal["stereo_content", "stereo_forced", "diarised_mono", "given", "none"]
+# What a verdict rests on: each has a calibrated probability (pipeline/analysis/calibration.json).
+PushBasis = Literal["meeting_words", "pickup", "viewing_offer", "arranging", "asking_time", "classifier"]
+NoPushBasis = Literal["blocked", "near_miss", "nothing"]
+DowngradeBasis = Literal["channel_words", "contact", "listings", "went_along", "logistics_only", "nothing"]
+ConcreteBasis = Literal["clock", "day", "place", "daypart", "vague"]
+UncertainReason = Literal["weak_evidence", "low_asr_confidence"]
 
 
 class _Strict(BaseModel):
@@ -70,6 +76,8 @@ class TurnOut(_Strict):
     start: float | None
     end: float | None
     text: str
+    asr_confidence: float | None = Field(default=None, ge=0, le=1,
+                                         description="mean probability Whisper gave the turn's words; null for text input")
 
 
 class Evidence(_Strict):
@@ -119,6 +127,13 @@ class Meeting(_Strict):
     commitment_to_return: bool = Field(description="the rep asked the customer to come back in person (承诺一致性)")
     proposals: list[MeetingProposal]
     evidence: list[Evidence]
+    pushed_probability: float = Field(ge=0, le=1, description="how often calls decided on this basis were pushed "
+                                      "(calibrated on the tuning sets)")
+    pushed_basis: PushBasis | NoPushBasis = Field(description="what the pushed verdict rests on")
+    downgraded_probability: float = Field(ge=0, le=1)
+    downgraded_basis: DowngradeBasis
+    concrete_probability: float | None = Field(ge=0, le=1, description="null when not pushed")
+    concrete_basis: ConcreteBasis | None
 
 
 class Signal(_Strict):
@@ -184,6 +199,16 @@ class Transcription(_Strict):
     fake_stereo: bool
 
 
+class Uncertain(_Strict):
+    """A verdict the coach should check by ear: weak evidence, or words the recogniser was unsure of."""
+
+    finding: Literal["meeting.pushed", "meeting.concrete", "meeting.downgraded", "distraction.distracted"]
+    probability: float = Field(ge=0, le=1)
+    reason: UncertainReason
+    turn: int | None
+    start: float | None = Field(description="where to listen")
+
+
 class Report(_Strict):
     schema_version: Literal["2"] = SCHEMA_VERSION
     call_id: str
@@ -202,6 +227,7 @@ class Report(_Strict):
     meeting: Meeting
     distraction: Distraction
     coaching: list[Coaching]
+    uncertain: list[Uncertain] = Field(default_factory=list, description="verdicts to check by listening")
 
 
 def json_schema() -> dict:

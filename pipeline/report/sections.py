@@ -154,13 +154,18 @@ def coaching_section(w: _Words) -> list[dict[str, Any]]:
 def _meeting_rows(w: _Words, meeting: Meeting) -> list[dict[str, Any]]:
     labels = w.labels
     channels = labels["list_sep"].join(w.names.get(c, c) for c in meeting.downgrade_channels)
+
+    def sure(probability: float | None) -> str:  # how often a verdict on this basis is right (calibrated)
+        return "" if probability is None else f"{labels['lp']}{labels['likely'].format(p=probability)}{labels['rp']}"
+
     downgraded = w.yes_no(meeting.downgraded) + (f"{labels['lp']}{channels}{labels['rp']}" if channels else "")
     return [
-        {"label": labels["pushed"], "value": w.yes_no(meeting.pushed), "flag": meeting.pushed},
-        {"label": labels["concrete"], "value": w.yes_no(meeting.concrete), "flag": meeting.concrete if meeting.pushed else None},
+        {"label": labels["pushed"], "value": w.yes_no(meeting.pushed) + sure(meeting.pushed_probability), "flag": meeting.pushed},
+        {"label": labels["concrete"], "value": w.yes_no(meeting.concrete) + sure(meeting.concrete_probability),
+         "flag": meeting.concrete if meeting.pushed else None},
         {"label": labels["outcome"], "value": w.names.get(meeting.outcome, meeting.outcome),
          "flag": {"accepted": True, "declined": False}.get(meeting.outcome)},
-        {"label": labels["downgraded"], "value": downgraded, "flag": not meeting.downgraded},
+        {"label": labels["downgraded"], "value": downgraded + sure(meeting.downgraded_probability), "flag": not meeting.downgraded},
         {"label": labels["attempts"], "value": str(meeting.attempts), "flag": None},
         {"label": labels["distance_excuse"], "value": w.yes_no(meeting.distance_excuse), "flag": not meeting.distance_excuse},
     ]
@@ -279,6 +284,22 @@ def tech_section(w: _Words) -> list[tuple[str, str]]:
     return tech
 
 
+def uncertain_section(w: _Words) -> list[dict[str, Any]]:
+    """"uncertain — listen at 01:23": the verdicts to check by ear, with where to listen."""
+    values = {"meeting.pushed": w.report.meeting.pushed, "meeting.concrete": w.report.meeting.concrete,
+              "meeting.downgraded": w.report.meeting.downgraded, "distraction.distracted": w.report.distraction.distracted}
+    items = []
+    for item in w.report.uncertain:
+        start = finite(item.start)
+        text = w.labels["uncertain_item"].format(
+            finding=w.labels[item.finding], value=w.yes_no(values[item.finding]),
+            probability=item.probability, reason=w.labels[item.reason],
+        )
+        items.append({"text": text, "time": mmss(start), "t": secs(start), "turn": item.turn,
+                      "listen": w.labels["listen_at"].format(t=mmss(start)) if start is not None else ""})
+    return items
+
+
 def context(report: Report) -> dict[str, Any]:
     """Everything both templates need, precomputed and already translated."""
     w = _Words.of(report)
@@ -294,6 +315,7 @@ def context(report: Report) -> dict[str, Any]:
         "distraction_card": _card(w, "distraction", DISTRACTION_PRINCIPLES, _distraction_rows(w, report.distraction)),
         "roles": roles_section(w),
         "coaching": coaching_section(w),
+        "uncertain": uncertain_section(w),
         "meeting_evidence": meeting_evidence_section(w),
         "proposals": proposals_section(w),
         "signals": signals_section(w),

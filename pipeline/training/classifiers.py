@@ -46,16 +46,21 @@ SEED = 13
 EPOCHS = 12
 
 
-def _train_calls(language: str):
-    """(labels, Call) for every labeled call of the train split in a language."""
+# Which examples to learn from, by the industry they were written about (None: untagged); None keeps all.
+IndustryFilter = Callable[[str | None], bool] | None
+
+
+def _train_calls(language: str, keep: IndustryFilter = None):
+    """(labels, Call) for every labeled call of the train split in a language (whose industry ``keep`` accepts)."""
     for item in labeled_calls(language):
-        yield item["labels"], Call.parse(transcript_from_dict(item, item["id"]))
+        if keep is None or keep(item.get("industry")):
+            yield item["labels"], Call.parse(transcript_from_dict(item, item["id"]))
 
 
-def _mine_replies(language: str) -> list[tuple[str, str]]:
+def _mine_replies(language: str, keep: IndustryFilter = None) -> list[tuple[str, str]]:
     """The customer's first reply after the rep's (single) proposal, labeled with the call's outcome."""
     pairs: list[tuple[str, str]] = []
-    for labels, call in _train_calls(language):
+    for labels, call in _train_calls(language, keep):
         meeting = labels["meeting"]
         if not meeting["pushed"] or meeting["outcome"] == "none" or meeting.get("attempts", 1) > 1:
             continue  # only single proposals give an unambiguous reply label
@@ -66,10 +71,10 @@ def _mine_replies(language: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _mine_rep_turns(language: str) -> list[tuple[str, str]]:
+def _mine_rep_turns(language: str, keep: IndustryFilter = None) -> list[tuple[str, str]]:
     """Rep turns of calls labeled not pushed are all no_push; in pushed calls the turns the rules flag are push."""
     pairs: list[tuple[str, str]] = []
-    for labels, call in _train_calls(language):
+    for labels, call in _train_calls(language, keep):
         if labels["meeting"]["pushed"]:
             pairs.extend((call.transcript.turns[i].text, "push") for i in proposal_turns(call))
         else:
@@ -77,14 +82,14 @@ def _mine_rep_turns(language: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _mine_nothing(language: str) -> list[tuple[str, str]]:
+def _mine_nothing(language: str, keep: IndustryFilter = None) -> list[tuple[str, str]]:
     """The states classifier learns from written turns only: the distraction fusion model is fitted on the
     train calls' features, and a classifier that had seen those calls would look better there than on new
     calls, so the fusion would over-trust it. Adapt likewise (its threshold is chosen on those calls)."""
     return []
 
 
-MINERS: dict[str, Callable[[str], list[tuple[str, str]]]] = {
+MINERS: dict[str, Callable[[str, IndustryFilter], list[tuple[str, str]]]] = {
     ANSWERS.name: _mine_replies,
     PROPOSALS.name: _mine_rep_turns,
     STATES.name: _mine_nothing,
@@ -96,13 +101,15 @@ def written_examples_path(task: Task, language: str) -> Path:
     return TRAINING_DIR / f"{task.name}_{language}.jsonl"
 
 
-def training_examples(task: Task, language: str) -> list[tuple[str, str]]:
-    """(text, label) pairs: the written examples plus those mined from the train split."""
+def training_examples(task: Task, language: str, keep: IndustryFilter = None) -> list[tuple[str, str]]:
+    """(text, label) pairs: the written examples plus those mined from the train split (with ``keep``: only
+    those of the industries it accepts, for leave-one-industry-out evaluation)."""
     pairs: list[tuple[str, str]] = []
     written = written_examples_path(task, language)
     if written.is_file():
-        pairs.extend((item[task.text_key], item["label"]) for item in read_jsonl(written))
-    pairs.extend(MINERS[task.name](language))
+        pairs.extend((item[task.text_key], item["label"]) for item in read_jsonl(written)
+                     if keep is None or keep(item.get("industry")))
+    pairs.extend(MINERS[task.name](language, keep))
     return pairs
 
 
@@ -145,9 +152,9 @@ def fit(task: Task, language: str, pairs: list[tuple[str, str]]) -> Language:
     return nlp
 
 
-def train(task: Task, language: str) -> Path:
+def train(task: Task, language: str, keep: IndustryFilter = None) -> Path:
     """Train and save one classifier; returns its folder (replaced atomically)."""
-    pairs = training_examples(task, language)
+    pairs = training_examples(task, language, keep)
     if not pairs:
         raise FileNotFoundError(f"no training examples for {task.name}/{language} in {TRAINING_DIR}")
     nlp = fit(task, language, pairs)

@@ -9,7 +9,7 @@ Whisper wrote next to the same calls' scripts (``benchmarks/text_vs_asr.py``):
 
 Whisper words a sentence differently on other CPUs (int8 kernels), so a set is a snapshot, regenerated with
 
-    .venv/bin/python -m pipeline.training.asr_sets
+    .venv/bin/python samples/transcribe.py
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ import json
 import sys
 from pathlib import Path
 
-from pipeline.analyze import Analyzer
-from pipeline.paths import REPO_ROOT
-from pipeline.training.data import AUDIO_DIR
-from pipeline.training.evaluate import load_labeled
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipeline.analyze import Analyzer  # noqa: E402
+from pipeline.paths import REPO_ROOT  # noqa: E402
+from pipeline.training.data import AUDIO_DIR  # noqa: E402
+from pipeline.training.evaluate import load_labeled  # noqa: E402
 
 SETS = {
     REPO_ROOT / "samples": REPO_ROOT / "tests" / "data" / "asr" / "samples.jsonl",
