@@ -40,7 +40,8 @@ def _static_parts() -> dict[str, str]:
     patterns = packaged("pipeline.language", "patterns")
     hallucinations = packaged("pipeline.audio", "hallucinations.json")
     classifiers = {
-        f"{task}-{language}": (training_record(TASKS[task], language) or {}).get("data_sha256", "not trained")
+        f"{task}-{language}": "{data_sha256}/{recipe}".format_map(
+            {"data_sha256": "not trained", "recipe": None, **(training_record(TASKS[task], language) or {})})
         for task in TASKS
         for language in LANGUAGES
     }

@@ -85,7 +85,8 @@ CONTEXT_TURNS = 3  # how many turns back the talk counts as the context of a rep
 # Asking "when are you free?" next to these is about a call back or a contact, not a meeting.
 NOT_ABOUT_MEETING = {"PHONE_LATER", "CONTACT", "WECHAT", "EMAIL"}
 # A rep turn offering one of these is explained: the classifier does not get to call it a push.
-OTHER_CHANNEL = {"VIDEO", "PHONE_LATER", "CONTACT", "WECHAT", "EMAIL", "MATERIALS"}
+# Nor does an agent's service phrase ("请您稍等", "what can I do for you?"): a service desk, not a sale.
+OTHER_CHANNEL = {"VIDEO", "PHONE_LATER", "CONTACT", "WECHAT", "EMAIL", "MATERIALS", "SERVICE_OFFER"}
 
 
 def clause_meeting_kind(labels: set[str], context: set[str]) -> tuple[MeetingKind, PushBasis] | None:
