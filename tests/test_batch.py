@@ -261,7 +261,7 @@ def test_batch_command_end_to_end(tmp_path):
 
 def test_two_runs_on_one_store_never_analyse_a_call_twice(tmp_path):
     archive, db = tmp_path / "archive", tmp_path / "calls.db"
-    paths = make_archive(archive, 120)
+    paths = make_archive(archive, 300)  # enough work that the second run starts before the first is through
     command = [*CALLCOACH, "batch", str(archive), "--db", str(db), "--out", str(tmp_path / "out"), "--workers", "2"]
     runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [run.communicate(timeout=300) for run in runs]
