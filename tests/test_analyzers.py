@@ -6,7 +6,7 @@ from pipeline.analyze import Analyzer
 from pipeline.training import evaluate
 from pipeline.transcript import transcript_from_dict
 
-from .conftest import DATA
+from .conftest import DATA, labeled_calls
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +122,15 @@ def test_a_busy_turn_no_cue_covers_is_read_by_the_state_classifier(analyze):
     state = [s for s in r.distraction.signals if s.kind == "explicit_state"]
     assert state and "措辞判断" in state[0].detail  # no cue rule fired: the classifier's sign, labelled as such
     assert r.distraction.distracted and r.distraction.score >= r.distraction.threshold
+
+
+def test_every_distracted_verdict_points_at_a_turn_or_a_sound(analyze):
+    """A coach must be able to check the verdict: no "distracted" without one signal to listen to."""
+    analyzer = Analyzer()
+    for call in labeled_calls("dev"):
+        report = analyzer.analyze_transcript(transcript_from_dict(call, call["id"]), call["id"])
+        if report.distraction.distracted:
+            assert report.distraction.signals, call["id"]
+    lone_yes = analyze("en", "R:The address is 151 Hills Road, it's called Bridge Guesthouse.", "C:Yes,",
+                       "R:The phone number is 2232 4794.", "C:Okay, I got it. Thank you.")
+    assert not lone_yes.distraction.distracted

@@ -32,7 +32,8 @@ def test_the_reading_keeps_length_and_leaves_clean_written_calls_untouched():
         for turn in call["turns"]:
             reading = corrected_reading(turn["text"])
             assert len(reading) == len(turn["text"])
-            if call.get("hard_case") != "asr_noise":  # those are written as a recogniser would: respelling is the point
+            # Calls written as a recogniser would write them are left out: respelling them is the point.
+            if call.get("hard_case") != "asr_noise" and not call.get("recogniser_text"):
                 total += 1
                 changed += reading != turn["text"]
     assert total > 1000 and changed / total < 0.01

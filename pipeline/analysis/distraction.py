@@ -51,6 +51,17 @@ def is_backchannel(text: str, language: str) -> bool:
     return bool(words) and len(words) <= 6 and all(w in _EN_BACKCHANNEL_WORDS for w in words)
 
 
+def _single_acknowledgement(text: str, language: str) -> bool:
+    """One acknowledgement said once ("Yes," / "Okay." / 嗯 / 好的), not a repeated 好好好 or "yeah yeah"."""
+    if not is_backchannel(text, language):
+        return False
+    if language == "zh":
+        letters = [ch for ch in reading_of(text, language) if "\u4e00" <= ch <= "\u9fff"]
+        return len(letters) <= 2 and not _ZH_REPEATED.search(text)
+    words = re.findall(r"[a-z'-]+", text.lower())
+    return len(words) <= 2 and len(set(words)) == len(words)  # "yeah, yeah" is repeated
+
+
 def _customer_turns(call: Call):
     for turn, doc in zip(call.transcript.turns, call.docs, strict=True):
         if turn.speaker == "customer" or (turn.speaker == "unknown" and not call.roles_known):
@@ -67,9 +78,11 @@ def names_time_to_meet_or_call(labels: set[str]) -> bool:
     return bool((labels & _MEETING or "PHONE_LATER" in labels) and "TIME" in labels)
 
 
-def customer_state(text: str, labels: set[str], language: str) -> tuple[SignalKind | None, SignalKind | None, float]:
+def customer_state(
+    text: str, labels: set[str], language: str
+) -> tuple[SignalKind | None, SignalKind | None, float, SignalKind | None]:
     """(state kind the cue rules see, state kind the classifier is sure of, classifier confidence that
-    the turn is not engaged).
+    the turn is not engaged, the state kind the classifier leans to however unsure).
 
     A turn counts with the rules' kind, else with the classifier's when it is at least
     STATES.min_confidence sure; the graded confidence is a feature of its own. Cross-validation over the
@@ -79,12 +92,13 @@ def customer_state(text: str, labels: set[str], language: str) -> tuple[SignalKi
     rule_kind = state_kind_by_rules(labels)
     cats = classifiers.scores(classifiers.STATES, text, language)
     if not cats:
-        return rule_kind, None, 0.0
+        return rule_kind, None, 0.0, None
     label = max(cats, key=lambda name: cats[name])
     sure_kind = None
     if cats[label] >= classifiers.STATES.min_confidence:
         sure_kind = next((kind for kind, spec in STATE_KINDS.items() if spec[1] == label), None)
-    return rule_kind, sure_kind, 1.0 - cats["engaged"]
+    leaning = max((kind for kind in STATE_KINDS), key=lambda kind: cats.get(STATE_KINDS[kind][1], 0.0))
+    return rule_kind, sure_kind, 1.0 - cats["engaged"], leaning
 
 
 @dataclass
@@ -94,6 +108,7 @@ class CustomerSigns:
     signals: list[Signal] = field(default_factory=list)
     state_turns: dict[SignalKind, int] = field(default_factory=dict)  # state kind -> customer turns showing it
     max_not_engaged: float = 0.0
+    least_engaged: tuple[int, SignalKind] | None = None  # the turn whose wording reads least engaged, and how
     longest_streak: int = 0
     customer_turns: int = 0
     backchannel_turns: int = 0
@@ -126,7 +141,10 @@ def _text_evidence(call: Call) -> CustomerSigns:
     for turn, doc in _customer_turns(call):
         evidence.customer_turns += 1
         labels = cue_labels(doc)
-        rule_kind, sure_kind, not_engaged = customer_state(turn.text, labels, language)
+        backchannel = is_backchannel(turn.text, language)
+        rule_kind, sure_kind, not_engaged, leaning = customer_state(turn.text, labels, language)
+        if leaning is not None and not_engaged > evidence.max_not_engaged:
+            evidence.least_engaged = (turn.index, leaning)
         evidence.max_not_engaged = max(evidence.max_not_engaged, not_engaged)
         if rule_kind is not None:
             evidence.state_turns[rule_kind] = evidence.state_turns.get(rule_kind, 0) + 1
@@ -139,7 +157,6 @@ def _text_evidence(call: Call) -> CustomerSigns:
             evidence.add(sure_kind, turn.index, turn.start, turn.end,
                          say(language, SIGNAL_DETAILS, "by_wording", state=state, confidence=not_engaged, quote=turn.text))
         previous = turns[turn.index - 1] if turn.index > 0 else None
-        backchannel = is_backchannel(turn.text, language)
         if previous is not None and call.rep_side(previous) and _OPEN_QUESTION.search(previous.text) and (
             "?" in previous.text or "？" in previous.text
         ):
@@ -225,6 +242,15 @@ def analyze(call: Call) -> Distraction:
     model = load_model()
     score = model.probability(features)
     distracted = score >= model.threshold
+    if distracted and not evidence.signals:
+        # Only the wording's overall lean made the verdict: show its strongest turn so the coach can check
+        # it by ear, unless that turn is one "Yes," (the classifier's guess on it spreads evenly and reads
+        # as "not engaged"): no verdict then.
+        least = evidence.least_engaged
+        if least is None or _single_acknowledgement(call.transcript.turns[least[0]].text, call.transcript.language):
+            distracted = False
+        else:
+            _point_at_least_engaged_turn(call, evidence)
     adapted_turn = _rep_adapted_turn(call, evidence) if distracted else None
     return Distraction(
         distracted=distracted,
@@ -236,6 +262,16 @@ def analyze(call: Call) -> Distraction:
         signals=evidence.signals,
         not_measured=not_measured,
     )
+
+
+def _point_at_least_engaged_turn(call: Call, evidence: CustomerSigns) -> None:
+    """Add the turn whose wording reads least engaged as the verdict's evidence."""
+    assert evidence.least_engaged is not None
+    index, kind = evidence.least_engaged
+    turn, language = call.transcript.turns[index], call.transcript.language
+    state = say(language, SIGNAL_DETAILS, kind)
+    evidence.add(kind, index, turn.start, turn.end, say(language, SIGNAL_DETAILS, "by_wording", state=state,
+                                                         confidence=evidence.max_not_engaged, quote=turn.text))
 
 
 def _customer_ended_call(call: Call):

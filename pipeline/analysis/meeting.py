@@ -16,7 +16,7 @@ from spacy.tokens import Span
 from pipeline.analysis import calibration
 from pipeline.analysis.call import Call
 from pipeline.language import classifiers
-from pipeline.language.nlp import clauses, cue_labels, cues_in, quote_of
+from pipeline.language.nlp import QUOTE_TRIM, clauses, cue_labels, cues_in, quote_of
 from pipeline.language.timeplace import parse_time
 from pipeline.report.schema import (
     CHANNELS,
@@ -81,6 +81,9 @@ def meeting_kind(labels: set[str]) -> MeetingKind | None:
 
 # What makes the talk about meeting or viewing (then asking for the customer's time is arranging it).
 MEETING_TALK = {"MEET_VISIT", "MEET_INVITE", "MEET_NEUTRAL", "MEET_GENERIC", "VIEW_TOPIC", "ARRANGE", "PICKUP"}
+# A turn that offers an online tour speaks of it throughout ("您方便线上看房吗？我可以带您看下"), unless a clause
+# insists on being there in person.
+IN_PERSON = {"实地", "当面", "现场", "到店", "过来", "面谈"}
 CONTEXT_TURNS = 3  # how many turns back the talk counts as the context of a rep's question
 # Asking "when are you free?" next to these is about a call back or a contact, not a meeting.
 NOT_ABOUT_MEETING = {"PHONE_LATER", "CONTACT", "WECHAT", "EMAIL"}
@@ -108,6 +111,10 @@ def clause_meeting_kind(labels: set[str], context: set[str]) -> tuple[MeetingKin
         return ("viewing" if viewing else "unspecified"), "arranging"
     if "ASK_TIME" in labels and (context | labels) & MEETING_TALK and not labels & NOT_ABOUT_MEETING:
         return ("viewing" if viewing else "unspecified"), "asking_time"
+    if "ASK_DAYTIME" in labels and not labels & NOT_ABOUT_MEETING:
+        return ("viewing" if viewing else "unspecified"), "asking_time"
+    if "ARRANGE_SOFT" in labels and (context | labels) & MEETING_TALK:
+        return ("viewing" if viewing else "unspecified"), "arranging"
     return None
 
 
@@ -120,7 +127,14 @@ def _evidence(
     channels: list[Channel] | None = None,
 ) -> Evidence:
     return Evidence(turn=turn, start=call.transcript.turns[turn].start, quote=quote_of(span), kind=kind,
-                    reason=reason, channels=channels or [])
+                    reason=reason, channels=channels or [], reading=reading_of_span(span))
+
+
+def reading_of_span(span: Span) -> str | None:
+    """The corrected reading of a quoted span, when it differs from what the recogniser wrote."""
+    quote = quote_of(span)
+    read = span.doc._.reading[span.start_char : span.end_char].strip(QUOTE_TRIM) if span.doc._.reading else None
+    return read if read and read != quote else None
 
 
 def _unique(texts: list[str]) -> list[str]:
@@ -142,6 +156,8 @@ def _find_proposals(
         talked_out = "SELF_CANCEL" in turn_labels
         proposed_here = blocked_here = False
         context = set().union(*(cue_labels(d) for d in call.docs[max(0, turn.index - CONTEXT_TURNS) : turn.index]))
+        before = call.transcript.turns[turn.index - 1] if turn.index else None  # "我可以VR" / "带您看一下": one sentence
+        previous_rep_labels = cue_labels(call.docs[before.index]) if before is not None and before.speaker == turn.speaker else set()
         for clause in clauses(doc):
             labels = cue_labels(clause)
             read = clause_meeting_kind(labels, context | turn_labels)
@@ -149,6 +165,8 @@ def _find_proposals(
                 continue
             kind, basis = read
             blocked = [why for cue, why in BLOCKERS.items() if cue in labels]
+            if "VIDEO" in turn_labels | previous_rep_labels and not blocked and not any(w in clause.text for w in IN_PERSON):
+                blocked.append(BLOCKERS["VIDEO"])
             if "SERVICE" in labels and "REP_ALONGSIDE" in labels:
                 blocked.remove(BLOCKERS["SERVICE"])  # "我带工程师去您厂里": the rep goes too
             if blocked:
@@ -287,12 +305,12 @@ def analyze(call: Call) -> Meeting:
     channels: set[Channel] = set()
     downgrade_cues: set[str] = set()
     logistics_only = False
-    first_proposal = proposals[0].turn if proposals else None
+    # Numbers and WeChat serve a proposed meeting unless the customer turned it down ("别来了…那加个微信吧").
+    meeting_alive = bool(proposals) and outcome not in ("declined", "deferred")
     for turn, doc in zip(turns, call.docs, strict=True):
         # Sending the address of a meeting already agreed is logistics, not a downgrade; leaving its time to
         # WeChat is not ("那我微信上跟您约个时间").
         after_acceptance = accepted_at is not None and turn.index > accepted_at
-        after_proposal = first_proposal is not None and turn.index > first_proposal
         for clause in clauses(doc):
             labels = cue_labels(clause)
             if "PAST" in labels or (after_acceptance and "SCHEDULE_VIA" not in labels):
@@ -300,9 +318,9 @@ def analyze(call: Call) -> Meeting:
             found = [CHANNEL_CUES[cue] for cue in CHANNEL_CUES if cue in labels]
             if "CHANNEL_CONTRAST" in labels:  # "电话里说不清楚" argues for the meeting
                 found = [c for c in found if c not in ("phone", "video", "materials")]
-            if after_proposal and labels & {"CONTACT", "WECHAT"} and not labels & {"PHONE_LATER", "VIDEO", "MATERIALS", "SCHEDULE_VIA"}:
+            if meeting_alive and labels & {"CONTACT", "WECHAT"} and not labels & {"PHONE_LATER", "VIDEO", "MATERIALS", "SCHEDULE_VIA"}:
                 logistics_only = True
-                continue  # the number or WeChat to fix the time of the viewing just proposed is logistics
+                continue  # the number or WeChat to fix the time of the viewing proposed is logistics
             if proposals and "LISTINGS" in labels and not labels & {"MATERIALS"}:
                 found = [c for c in found if c != "materials"]  # other listings beside a real invitation
             if not found:
@@ -335,6 +353,7 @@ def analyze(call: Call) -> Meeting:
                 turn=p.turn,
                 start=turns[p.turn].start,
                 quote=quote_of(p.clause),
+                reading=reading_of_span(p.clause),
                 kind=p.kind,
                 when=p.when,
                 where=p.where,

@@ -34,6 +34,7 @@ class CuePattern:
     label: str
     regex: re.Pattern[str]
     source: str  # the phrase or regex as written in the data file
+    per_clause: bool  # a regex's ^ and $ are a clause's edges ("您想看吗，我带您去" asks at 吗)
 
 
 def load_cue_patterns(language: str) -> list[CuePattern]:
@@ -48,9 +49,9 @@ def load_cue_patterns(language: str) -> list[CuePattern]:
             escaped = re.escape(phrase)
             # English phrases match whole words only ("meet" must not fire inside "meeting").
             body = rf"(?<![\w']){escaped}(?![\w'])" if language == "en" else escaped
-            patterns.append(CuePattern(label, re.compile(body, flags), phrase))
+            patterns.append(CuePattern(label, re.compile(body, flags), phrase, per_clause=False))
         for entry in group.get("regex", []):
-            patterns.append(CuePattern(label, re.compile(entry["re"], flags), entry["re"]))
+            patterns.append(CuePattern(label, re.compile(entry["re"], flags), entry["re"], per_clause=True))
     return patterns
 
 
@@ -74,10 +75,17 @@ class CueMatcher:
     def __call__(self, doc: Doc) -> Doc:
         spans: list[Span] = []
         seen: set[tuple[int, int, str]] = set()
-        doc._.reading = self.reading(doc.text) if self.reading is not None else doc.text
+        reading = doc._.reading = self.reading(doc.text) if self.reading is not None else doc.text
+        whole = [(0, len(reading))]
+        parts = clause_ranges(reading)
         for pattern in self.patterns:
-            for match in pattern.regex.finditer(doc._.reading):
-                span = doc.char_span(match.start(), match.end(), label=pattern.label, alignment_mode="expand")
+            matches = (
+                (lo + m.start(), lo + m.end())
+                for lo, hi in (parts if pattern.per_clause else whole)
+                for m in pattern.regex.finditer(reading[lo:hi])
+            )
+            for start_char, end_char in matches:
+                span = doc.char_span(start_char, end_char, label=pattern.label, alignment_mode="expand")
                 if span is None or (span.start, span.end, pattern.label) in seen:
                     continue
                 seen.add((span.start, span.end, pattern.label))
@@ -120,28 +128,30 @@ def cues_in(doc_or_span: Doc | Span, label: str) -> list[Span]:
     return [s for s in doc.spans[CUES_KEY] if s.label_ == label and s.start >= lo and s.end <= hi]
 
 
-_QUOTE_TRIM = " \t，。；,.;、…"
+QUOTE_TRIM = " \t，。；,.;、…"
 
 
 def quote_of(span: Span) -> str:
     """A span's text as evidence: exact words from the turn, without the clause's trailing punctuation."""
-    return span.text.strip(_QUOTE_TRIM) or span.text.strip()
+    return span.text.strip(QUOTE_TRIM) or span.text.strip()
 
 
 _CLAUSE_END = re.compile(r"[，。？！；,.?!;…]+|\s{2,}")
 
 
+def clause_ranges(text: str) -> list[tuple[int, int]]:
+    """Character ranges of a turn's clauses, each with the punctuation that ends it."""
+    ranges: list[tuple[int, int]] = []
+    start_char = 0
+    for match in _CLAUSE_END.finditer(text):
+        ranges.append((start_char, match.end()))
+        start_char = match.end()
+    if start_char < len(text):
+        ranges.append((start_char, len(text)))
+    return ranges
+
+
 def clauses(doc: Doc) -> list[Span]:
     """Split a turn at punctuation into clauses (cues are judged together only within a clause)."""
-    result: list[Span] = []
-    start_char = 0
-    for match in _CLAUSE_END.finditer(doc.text):
-        span = doc.char_span(start_char, match.end(), alignment_mode="expand")
-        if span is not None and span.text.strip():
-            result.append(span)
-        start_char = match.end()
-    if start_char < len(doc.text):
-        span = doc.char_span(start_char, len(doc.text), alignment_mode="expand")
-        if span is not None and span.text.strip():
-            result.append(span)
-    return result
+    spans = (doc.char_span(lo, hi, alignment_mode="expand") for lo, hi in clause_ranges(doc.text))
+    return [span for span in spans if span is not None and span.text.strip()]

@@ -29,7 +29,7 @@ MIN_NEAR_CHARS = 3  # two characters one near-syllable apart are too often anoth
 LEXICON_LABELS = (
     "MEET_VISIT", "MEET_INVITE", "MEET_NEUTRAL", "MEET_GENERIC", "VIEW_TOPIC", "COMMIT_RETURN", "TIME",
     "STATE_BUSY", "REPEAT", "PHONE_LATER", "WECHAT", "PASSIVE", "AVAILABILITY_CHECK", "ADAPT", "SERVICE", "VIDEO",
-    "PAST", "DISTANCE", "SELF_CANCEL", "MATERIALS",
+    "PAST", "SELF_CANCEL", "MATERIALS",  # not DISTANCE: 车程 sounds like 车城 (汽车城) and invents excuses
 )
 # A number the recogniser misspelled before 点 (九点半 heard as 就点半): the digit it sounds like.
 _DIGIT_SOUNDS = {"yi": "一", "er": "二", "liang": "两", "san": "三", "si": "四", "wu": "五", "liu": "六", "qi": "七",
@@ -42,8 +42,11 @@ _ACK_SOUNDS = _HUM_SOUNDS | {"hao", "dui", "shi", "xing", "o", "a", "e", "ai", "
 _MAX_ACK_CHARS = 6
 # A stretch that jieba knows as a word is left as the recogniser wrote it (市府 is not 师傅, 哪天 not 那天).
 COMMON_WORD_FREQUENCY = 1
+# Nor is a character changed inside a word this common (商务一点 is not 上午一点, 三个月 not 上个月); rarer
+# words the recogniser makes up by chance may be cut (项五两电 reads 五两, "five taels", and is 下午两点).
+FIRM_WORD_FREQUENCY = 500
 # A function word standing alone is heard right: no respelled stretch starts with one (是简 is not 时间).
-FUNCTION_WORDS = frozenset("是的了在我你他她它这那就也都和跟与或把被让给")
+FUNCTION_WORDS = frozenset("是的了在我你他她它这那就也都和跟与或把被让给不")
 _NUMBERS = ("一", "二", "两", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二")
 EXTRA_WORDS = (
     "上午", "下午", "中午", "晚上", "早上", "今天", "明天", "后天", "周末", "点半", "见面", "拜访", "当面", "展厅",
@@ -133,7 +136,7 @@ def corrected_reading(text: str) -> str:
         for length in range(MIN_WORD_CHARS, min(MAX_WORD_CHARS, len(text) - position) + 1):
             if text[position : position + length] in words:
                 kept[position : position + length] = [True] * length
-    starts, ends = _word_edges(text)
+    starts, ends, words_of = _word_edges(text)
     out = list(text)
     position = 0
     while position < len(text):
@@ -144,7 +147,8 @@ def corrected_reading(text: str) -> str:
                 continue
             word = _match(window, words, exact, by_near)
             changed = [position + i for i, (a, b) in enumerate(zip(window, word or window, strict=True)) if a != b]
-            if word is not None and not _is_common_word(window) and not any(kept[i] for i in changed):
+            breaks_word = any(words_of[i] for i in changed)
+            if word is not None and not _is_common_word(window) and not any(kept[i] for i in changed) and not breaks_word:
                 out[position : position + length] = word
                 step = length
                 break
@@ -152,18 +156,22 @@ def corrected_reading(text: str) -> str:
     return _correct_acknowledgement(_correct_digits(_correct_single("".join(out))))
 
 
-def _word_edges(text: str) -> tuple[set[int], set[int]]:
-    """Where jieba's words start and end in ``text`` (a respelling never cuts a word in two); no respelled
-    stretch starts with a function word standing alone (是简 is not 时间)."""
+def _word_edges(text: str) -> tuple[set[int], set[int], list[bool]]:
+    """Where jieba's words start and end in ``text`` (a respelling never cuts a word in two), and which
+    characters belong to a firm word (two characters or more, common enough); no respelled stretch starts with a
+    function word standing alone (是简 is not 时间)."""
     import jieba
 
     starts, ends, at = set(), set(), 0
+    in_firm_word = [False] * len(text)
     for token in jieba.cut(text, HMM=False):
         if token not in FUNCTION_WORDS:
             starts.add(at)
         ends.add(at + len(token))
+        if len(token) >= MIN_WORD_CHARS and _common_words().get(token, 0) >= FIRM_WORD_FREQUENCY:
+            in_firm_word[at : at + len(token)] = [True] * len(token)
         at += len(token)
-    return starts, ends
+    return starts, ends, in_firm_word
 
 
 def _correct_digits(text: str) -> str:

@@ -91,6 +91,8 @@ class Evidence(_Strict):
         default=None, description="proposal: the meeting kind; answer: the outcome; not_a_push: why not"
     )
     channels: list[Channel] = Field(default_factory=list, description="downgrade kinds: the weaker channels")
+    reading: str | None = Field(default=None, description="the quote as the analysis read it, when the recogniser "
+                                "misspelled its words (占听 -> 展厅); the quote itself stays exactly what was heard")
 
 
 class ProposedTime(_Strict):
@@ -109,6 +111,7 @@ class MeetingProposal(_Strict):
     turn: int
     start: float | None
     quote: str
+    reading: str | None = Field(default=None, description="the quote as read, when it differs (see Evidence)")
     kind: MeetingKind
     when: list[str] = Field(description="time expressions named in the proposal, as said")
     where: list[str] = Field(description="places named in the proposal, as said")

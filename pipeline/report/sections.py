@@ -198,10 +198,15 @@ def meeting_evidence_section(w: _Words) -> list[dict[str, Any]]:
             "time": mmss(ev.start),
             "t": secs(ev.start),
             "turn": ev.turn,
-            "quote": ev.quote,
+            "quote": _with_reading(w, ev.quote, ev.reading),
         }
         for ev in w.report.meeting.evidence
     ]
+
+
+def _with_reading(w: _Words, quote: str, reading: str | None) -> str:
+    """The exact quote, and beside it how the analysis read misheard words ("占听 (read as: 展厅)")."""
+    return quote if not reading else f"{quote}{w.labels['lp']}{w.labels['read_as']}{reading}{w.labels['rp']}"
 
 
 def proposals_section(w: _Words) -> list[dict[str, Any]]:
@@ -209,7 +214,7 @@ def proposals_section(w: _Words) -> list[dict[str, Any]]:
     return [
         {
             "kind": w.names.get(p.kind, p.kind),
-            "quote": p.quote,
+            "quote": _with_reading(w, p.quote, p.reading),
             "time": mmss(p.start),
             "t": secs(p.start),
             "turn": p.turn,

@@ -1,22 +1,29 @@
 """Which beike sessions are hand-labeled, and which part each belongs to — fixed before anyone read them.
 
-600 sessions drawn uniformly at random (seed 2026) from the 6,000 of ../shared/realdata/beike; the first
-300 drawn are the tuning part, the other 300 the held-out part (scored only at the end of a session).
+Draw 1 (seed 2026): 600 sessions uniformly at random from the 6,000 of ../shared/realdata/beike; the first
+300 drawn tune (models/training/beike/tune.jsonl), the other 300 are held out (tests/data/beike/heldout.jsonl).
+Draw 2 (seed 2027, after the first held-out part had been scored once): 600 more from the remaining 5,400;
+the first 300 tune (models/training/beike/tune2.jsonl), the other 300 are held out
+(tests/data/beike/heldout2.jsonl), scored only at the end of a session.
 """
 import json
 import random
 import sys
 
-SEED = 2026
 N_SESSIONS = 6000
 N_LABELED = 600
 N_TUNE = 300
+DRAWS = {1: ("tune", "heldout", 2026), 2: ("tune2", "heldout2", 2027)}
 
 
-def selection() -> list[tuple[int, str]]:
-    drawn = random.Random(SEED).sample(range(N_SESSIONS), N_LABELED)
-    return [(session, "tune" if i < N_TUNE else "heldout") for i, session in enumerate(drawn)]
+def selection(draw: int = 1) -> list[tuple[int, str]]:
+    tune, heldout, seed = DRAWS[draw]
+    taken = {session for earlier in range(1, draw) for session, _ in selection(earlier)}
+    pool = [session for session in range(N_SESSIONS) if session not in taken]
+    drawn = random.Random(seed).sample(pool, N_LABELED)
+    return [(session, tune if i < N_TUNE else heldout) for i, session in enumerate(drawn)]
 
 
 if __name__ == "__main__":
-    json.dump([{"session": s, "split": p} for s, p in selection()], sys.stdout)
+    draw = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    json.dump([{"session": s, "split": p} for s, p in selection(draw)], sys.stdout)
