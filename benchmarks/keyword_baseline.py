@@ -27,11 +27,13 @@ KEYWORDS = {
     "en": re.compile(r"\b(meet|meeting up|visit|come by|stop by|drop by|swing by|in person|come (in|over|down)|viewing)\b", re.I),
 }
 SETS = {
-    "beike heldout2 (blind)": ROOT / "tests" / "data" / "beike" / "heldout2.jsonl",
+    "beike heldout3 (blind)": ROOT / "tests" / "data" / "beike" / "heldout3.jsonl",
+    "beike heldout2": ROOT / "tests" / "data" / "beike" / "heldout2.jsonl",
     "beike heldout": ROOT / "tests" / "data" / "beike" / "heldout.jsonl",
     "unseen industries": ROOT / "tests" / "data" / "unseen",
     "beike tune (tuned on)": ROOT / "models" / "training" / "beike" / "tune.jsonl",
     "beike tune2 (tuned on)": ROOT / "models" / "training" / "beike" / "tune2.jsonl",
+    "beike tune3 (tuned on)": ROOT / "models" / "training" / "beike" / "tune3.jsonl",
     "dev (tuned on)": ROOT / "tests" / "data" / "dev",
 }
 

@@ -81,7 +81,9 @@ def test_spokenwoz_calls_roles_no_push_and_few_distracted(realdata, analyzer):
 BEIKE_SETS = {"tune": ROOT / "models" / "training" / "beike" / "tune.jsonl",  # tunes rules and the calibration
               "heldout": ROOT / "tests" / "data" / "beike" / "heldout.jsonl",  # evaluation only
               "tune2": ROOT / "models" / "training" / "beike" / "tune2.jsonl",  # second draw: tunes rules
-              "heldout2": ROOT / "tests" / "data" / "beike" / "heldout2.jsonl"}  # second draw: evaluation only
+              "heldout2": ROOT / "tests" / "data" / "beike" / "heldout2.jsonl",  # second draw: evaluation only
+              "tune3": ROOT / "models" / "training" / "beike" / "tune3.jsonl",  # third draw: tunes rules
+              "heldout3": ROOT / "tests" / "data" / "beike" / "heldout3.jsonl"}  # third draw: evaluation only
 
 
 def _beike_set(name: str):
@@ -91,15 +93,15 @@ def _beike_set(name: str):
 
 
 def test_beike_labels_are_the_random_draw_split_before_anyone_read_them(realdata):
-    """Two draws of 600 sessions (seeds 2026, 2027; the second from the sessions the first left); in each
-    the first 300 drawn tune, the other 300 are held out."""
+    """Three draws of 600 sessions (seeds 2026, 2027, 2028; each from the sessions the earlier ones left); in
+    each the first 300 drawn tune, the other 300 are held out."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("select", ROOT / "tests" / "data" / "beike" / "select.py")
     select = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(select)
-    drawn = dict(select.selection(1)) | dict(select.selection(2))
-    assert len(drawn) == 1200
+    drawn = dict(select.selection(1)) | dict(select.selection(2)) | dict(select.selection(3))
+    assert len(drawn) == 1800
     for name in BEIKE_SETS:
         calls = _beike_set(name)
         assert len(calls) == 300 and all(drawn[call.transcript["session"]] == name for call in calls)
@@ -112,7 +114,9 @@ def test_real_agent_chat_tuning_part_floor(realdata):
     from pipeline.training import evaluate
 
     analyzer = Analyzer()
-    for name in ("tune", "tune2"):
+    # (pushed, downgraded) F1 floors, a little under what each part scores; the third draw was tuned on less
+    floors = {"tune": (0.9, 0.88), "tune2": (0.9, 0.88), "tune3": (0.85, 0.83)}
+    for name, (pushed, downgraded) in floors.items():
         result = evaluate.run(_beike_set(name), None, analyzer.analyze_transcript)
-        assert result.binary["meeting.pushed"]["f1"] >= 0.9, name
-        assert result.binary["meeting.downgraded"]["f1"] >= 0.88, name
+        assert result.binary["meeting.pushed"]["f1"] >= pushed, name
+        assert result.binary["meeting.downgraded"]["f1"] >= downgraded, name

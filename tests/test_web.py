@@ -113,6 +113,69 @@ def test_repeated_wrong_passwords_are_throttled(web):
         assert client.post("/signin", data={"name": "bob", "password": PASSWORDS["bob"], "csrf_token": token}).status_code == 429
 
 
+async def _burst(app, name: str, n: int, address: str = "203.0.113.7") -> list[int]:
+    """n sign-in attempts sent at once from one client address (argon2 runs in threads meanwhile)."""
+    import asyncio
+
+    import httpx
+
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', (await client.get("/signin")).text).group(1)
+        responses = await asyncio.gather(*(client.post("/signin", data={"name": name, "password": f"guess{i}", "csrf_token": token})
+                                           for i in range(n)))
+    return [r.status_code for r in responses]
+
+
+def test_a_parallel_burst_of_wrong_passwords_is_counted_whole(web):
+    """The outside test's attack: 3 bursts of 40 parallel wrong passwords were all checked; now 10 are."""
+    import asyncio
+
+    with client_for(web) as client:  # runs the app's lifespan (store ready)
+        codes = [code for _ in range(3) for code in asyncio.run(_burst(client.app, "bob", 40))]
+    assert codes.count(401) == 10 and codes.count(429) == 110
+
+
+def test_wrong_passwords_from_elsewhere_do_not_lock_the_rep_out(web):
+    """Another client failing on bob's name is throttled; bob, from his own address, still signs in."""
+    import asyncio
+
+    with client_for(web) as client:
+        assert asyncio.run(_burst(client.app, "bob", 12, address="198.51.100.9")).count(429) == 2
+        sign_in(client, "bob")  # TestClient's own address
+
+
+def test_one_address_spraying_names_is_throttled_too(web):
+    import asyncio
+
+    from pipeline.web.throttle import FAILURES_PER_ADDRESS, FAILURES_PER_ADDRESS_AND_NAME
+
+    with client_for(web) as client:
+        names = FAILURES_PER_ADDRESS // FAILURES_PER_ADDRESS_AND_NAME
+        codes = [code for i in range(names) for code in asyncio.run(_burst(client.app, f"user{i}", FAILURES_PER_ADDRESS_AND_NAME))]
+        assert codes.count(401) == FAILURES_PER_ADDRESS
+        assert asyncio.run(_burst(client.app, "alice", 1)) == [429]
+
+
+def test_the_throttle_stays_bounded_without_forgetting_who_is_at_the_limit():
+    from pipeline.web.throttle import SigninThrottle
+
+    now = [0.0]
+    throttle = SigninThrottle(per_address_and_name=3, per_address=1000, max_keys=100, clock=lambda: now[0])
+    for _ in range(3):
+        assert throttle.try_attempt("10.0.0.1", "bob") is not None
+    assert throttle.try_attempt("10.0.0.1", "bob") is None
+    for i in range(5000):  # names sprayed once each from many addresses
+        throttle.try_attempt(f"10.1.{i // 250}.{i % 250}", f"name{i}")
+    assert len(throttle) <= 100
+    assert throttle.try_attempt("10.0.0.1", "bob") is None  # still at its limit: not wiped
+    now[0] = 601.0
+    assert throttle.try_attempt("10.0.0.1", "bob") is not None  # the window passed
+    attempt = throttle.try_attempt("10.0.0.2", "carol")
+    attempt.succeeded()
+    assert throttle.try_attempt("10.0.0.2", "carol") is not None and len(throttle._times[("address_name", "10.0.0.2", "carol")]) == 1
+
+
 def _routes(routes):
     """Every route of an app, inside included routers too."""
     for route in routes:
@@ -345,3 +408,87 @@ def test_the_supervisor_restarts_a_dead_worker_and_fails_a_file_that_kills_it_tw
     assert not supervisor.process.is_alive()
     with Store(web["db"]) as store:
         assert store.runs()[-1]["status"] == "finished"
+
+
+def _silent_flac(path: Path, seconds: float) -> Path:
+    """Hours of digital silence compress to almost nothing: the outside test's 4 MB / 6 h file, shorter."""
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w", format="flac") as out:
+        stream = out.add_stream("flac", rate=8000, layout="mono")
+        block = np.zeros((1, 8000 * 60), dtype=np.int16)
+        for _ in range(int(seconds // 60)):
+            frame = av.AudioFrame.from_ndarray(block, format="s16", layout="mono")
+            frame.rate = 8000
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
+def test_a_recording_over_the_length_limit_is_refused_at_upload(web, tmp_path):
+    long_silence = _silent_flac(tmp_path / "silence.flac", 40 * 60)
+    assert long_silence.stat().st_size < 1_000_000  # small on disk: only its audio length gives it away
+    with client_for(web, max_call_s=30 * 60.0, max_upload_bytes=2_000_000) as client:
+        csrf = sign_in(client, "alice")
+        refused = upload(client, csrf, long_silence.read_bytes(), name="silence.flac")
+        assert refused.status_code == 413 and "too long" in refused.json()["error"], refused.text
+        accepted = upload(client, csrf, SAMPLE.read_bytes(), name="call.mp3")
+        assert accepted.status_code == 201
+    with Store(web["db"]) as store:
+        assert store.call(accepted.json()["call_id"]).duration_s == pytest.approx(43, abs=2)
+    assert len(stored_files(web)) == 1
+
+
+def test_trailing_garbage_does_not_inflate_the_length(web):
+    damaged = SAMPLE.read_bytes() + bytes(range(256)) * 2000  # a valid MP3, then 500 KB of junk
+    with client_for(web, max_upload_bytes=2_000_000) as client:
+        csrf = sign_in(client, "alice")
+        response = upload(client, csrf, damaged, name="damaged.mp3")
+        assert response.status_code == 201, response.text
+    with Store(web["db"]) as store:
+        assert store.call(response.json()["call_id"]).duration_s == pytest.approx(43, abs=3)
+
+
+def test_uploading_a_failed_recording_again_does_not_rerun_it(web):
+    from pipeline.fingerprint import fingerprints
+    from pipeline.store.records import Owner
+
+    with client_for(web) as client:
+        csrf = sign_in(client, "alice")
+        first = upload(client, csrf, SAMPLE.read_bytes()).json()
+        with Store(web["db"]) as store:
+            owner = Owner.current()
+            assert store.claim(first["call_id"], owner)
+            store.mark_failed(first["call_id"], owner, "call.mp3: cannot decode", "input", "x", "base",
+                              fingerprint=fingerprints(web["config"].analyze)["audio"])
+        again = upload(client, csrf, SAMPLE.read_bytes()).json()
+        assert again["status"] == "failed" and again["duplicate"]
+    with Store(web["db"]) as store:
+        assert store.call(first["call_id"]).status == "failed" and next_task(store) is None
+
+
+def test_the_queue_is_fair_across_reps(web, tmp_path):
+    """Alice (served before: the fixture's call) drops three calls, then Bob one: Bob's goes first, not fourth;
+    each rep's own calls keep their order."""
+    from pipeline.store.records import Owner
+
+    files = [SAMPLES / name for name in ("en_video_call.mp3", "en_dist_kids_adapts.mp3", "zh_wechat_downgrade.mp3")]
+    files = [f for f in files if f.exists()] or [SAMPLE]
+    variants = [f.read_bytes() + bytes(i + 1) for i, f in enumerate((files * 3)[:3])]  # distinct hashes
+    with client_for(web, uploads_per_hour=50) as alice:
+        csrf = sign_in(alice, "alice")
+        alice_ids = [upload(alice, csrf, data, name=f"a{i}.mp3").json()["call_id"] for i, data in enumerate(variants)]
+    with client_for(web, uploads_per_hour=50) as bob:
+        csrf = sign_in(bob, "bob")
+        bob_id = upload(bob, csrf, SAMPLE.read_bytes() + b"\0" * 7, name="b.mp3").json()["call_id"]
+    order = []
+    with Store(web["db"]) as store:
+        owner = Owner.current()
+        while (task := next_task(store)) is not None:
+            order.append(task.call_id)
+            assert store.claim(task.call_id, owner)
+            time.sleep(0.01)  # claims in distinct instants
+    assert order == [bob_id, *alice_ids]

@@ -118,6 +118,15 @@ def clause_meeting_kind(labels: set[str], context: set[str]) -> tuple[MeetingKin
     return None
 
 
+def _last_customer_labels(call: Call, index: int) -> set[str]:
+    """The cues of the customer's last turn before ``index``, however far back: in a chat the agent may send
+    five messages after the customer asked "能看吗", and a time question in the fifth still answers it."""
+    for turn in reversed(call.transcript.turns[:index]):
+        if not call.rep_side(turn):
+            return cue_labels(call.docs[turn.index])
+    return set()
+
+
 def _evidence(
     call: Call,
     turn: int,
@@ -156,8 +165,14 @@ def _find_proposals(
         talked_out = "SELF_CANCEL" in turn_labels
         proposed_here = blocked_here = False
         context = set().union(*(cue_labels(d) for d in call.docs[max(0, turn.index - CONTEXT_TURNS) : turn.index]))
-        before = call.transcript.turns[turn.index - 1] if turn.index else None  # "我可以VR" / "带您看一下": one sentence
+        context |= _last_customer_labels(call, turn.index)
+        # "我可以VR" / "带您看一下", "您现在有空吗？" / "可以线上看房哦": one sentence over two messages
+        before = call.transcript.turns[turn.index - 1] if turn.index else None
         previous_rep_labels = cue_labels(call.docs[before.index]) if before is not None and before.speaker == turn.speaker else set()
+        after = call.transcript.turns[turn.index + 1] if turn.index + 1 < len(call.transcript.turns) else None
+        next_rep_labels = cue_labels(call.docs[after.index]) if after is not None and after.speaker == turn.speaker else set()
+        if after is not None and "先" in after.text:  # "那我先带你线上看一下": online first, the visit still stands
+            next_rep_labels = set()
         for clause in clauses(doc):
             labels = cue_labels(clause)
             read = clause_meeting_kind(labels, context | turn_labels)
@@ -165,7 +180,7 @@ def _find_proposals(
                 continue
             kind, basis = read
             blocked = [why for cue, why in BLOCKERS.items() if cue in labels]
-            if "VIDEO" in turn_labels | previous_rep_labels and not blocked and not any(w in clause.text for w in IN_PERSON):
+            if "VIDEO" in turn_labels | previous_rep_labels | next_rep_labels and not blocked and not any(w in clause.text for w in IN_PERSON):
                 blocked.append(BLOCKERS["VIDEO"])
             if "SERVICE" in labels and "REP_ALONGSIDE" in labels:
                 blocked.remove(BLOCKERS["SERVICE"])  # "我带工程师去您厂里": the rep goes too

@@ -1,8 +1,8 @@
 """Fitting ``pipeline/analysis/calibration.json``: per verdict basis, how many tuning calls carried the label.
 
 The tuning sets: the train split's written calls, the training audio as Whisper heard it
-(``models/training/asr``), and — when the shared real data is there — the tuning part of the labeled beike
-chats (their labels are in the repository, their texts in ``../shared/realdata``). Held-out sets (the dev
+(``models/training/asr``), and — when the shared real data is there — the tuning parts of the labeled beike
+chats (``models/training/beike/tune*.jsonl``, every draw) (their labels are in the repository, their texts in ``../shared/realdata``). Held-out sets (the dev
 split, the samples, the beike held-out part, the unseen industries) are never counted here; they measure the
 reliability (``benchmarks/calibration.py``).
 """
@@ -18,7 +18,7 @@ from pipeline.training.data import TRAINING_DIR, data_digest, labeled_call_files
 from pipeline.training.evaluate import LabeledCall, load_labeled
 from pipeline.transcript import transcript_from_dict
 
-BEIKE_TUNE = TRAINING_DIR / "beike" / "tune.jsonl"
+BEIKE_TUNES = sorted((TRAINING_DIR / "beike").glob("tune*.jsonl"))
 ASR_TRAIN = TRAINING_DIR / "asr" / "train_audio.jsonl"
 
 
@@ -30,15 +30,15 @@ def tuning_calls() -> tuple[list[LabeledCall], list[str]]:
         calls += load_labeled(ASR_TRAIN)
         sources.append("training audio through Whisper")
     try:
-        calls += load_labeled(BEIKE_TUNE)
-        sources.append("beike tuning part")
+        calls += [call for path in BEIKE_TUNES for call in load_labeled(path)]
+        sources.append(f"beike tuning parts ({len(BEIKE_TUNES)} draws)")
     except CallcoachError:
         pass  # no shared real data here: the table is counted on the rest
     return calls, sources
 
 
 def data_files() -> list[Path]:
-    return [*labeled_call_files(), *[p for p in (ASR_TRAIN, BEIKE_TUNE) if p.is_file()]]
+    return [*labeled_call_files(), *[p for p in (ASR_TRAIN, *BEIKE_TUNES) if p.is_file()]]
 
 
 def fit() -> dict:

@@ -22,6 +22,7 @@ from pipeline.web import errors
 from pipeline.web.config import WebConfig
 from pipeline.web.queue import QueueSupervisor
 from pipeline.web.routes import call, coach, rep, signin
+from pipeline.web.throttle import SigninThrottle
 
 STATIC = Path(__file__).parent / "static"
 APP_CSP = (
@@ -51,7 +52,7 @@ def create_app(config: WebConfig) -> FastAPI:
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.config = config
     app.state.supervisor = supervisor
-    app.state.signin_failures = {}  # user name -> times of recent failed sign-ins
+    app.state.signin_throttle = SigninThrottle()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)
 

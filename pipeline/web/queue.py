@@ -33,15 +33,25 @@ log = logging.getLogger(__name__)
 RUN_ARCHIVE = "web uploads"  # how the server's runs are named in the store's runs table
 _RESTART_BACKOFF_S = 2.0
 
+# Fair across reps: the next upload is the oldest of the uploader the worker served least recently, so a
+# rep who drops fifty calls does not make another rep's one call wait for all fifty.
 _NEXT_UPLOAD = """
-SELECT c.call_id, c.source, c.kind, c.report_path, c.duration_s FROM calls c
-WHERE c.status = 'queued' AND EXISTS (SELECT 1 FROM uploads u WHERE u.call_id = c.call_id AND u.status = 'accepted')
-ORDER BY (SELECT MIN(u.uploaded_at) FROM uploads u WHERE u.call_id = c.call_id) LIMIT 1
+WITH queued AS (
+    SELECT c.call_id, c.source, c.kind, c.report_path, c.duration_s, u.user_id, MIN(u.uploaded_at) AS first_upload
+    FROM calls c JOIN uploads u ON u.call_id = c.call_id AND u.status = 'accepted'
+    WHERE c.status = 'queued' GROUP BY c.call_id
+), served AS (
+    SELECT u.user_id, MAX(c.claimed_at) AS last_claim
+    FROM calls c JOIN uploads u ON u.call_id = c.call_id AND u.status = 'accepted'
+    WHERE c.claimed_at IS NOT NULL GROUP BY u.user_id
+)
+SELECT q.call_id, q.source, q.kind, q.report_path, q.duration_s FROM queued q LEFT JOIN served s ON s.user_id = q.user_id
+ORDER BY COALESCE(s.last_claim, 0), q.first_upload LIMIT 1
 """
 
 
 def next_task(store: Store) -> CallTask | None:
-    """The oldest queued upload (calls queued by a batch run are left to that run)."""
+    """The next queued upload, fair across uploaders (calls queued by a batch run are left to that run)."""
     row = store.db.execute(_NEXT_UPLOAD).fetchone()
     if row is None:
         return None

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import av
-
 from pipeline.audio.formats import CONTAINER_SUFFIXES
 from pipeline.fingerprint import fingerprints
 from pipeline.identity import call_id_of_sha256
@@ -27,6 +25,7 @@ from pipeline.store.database import Store
 from pipeline.store.records import DiscoveredCall
 from pipeline.web.accounts import User
 from pipeline.web.config import WebConfig
+from pipeline.web.sniff import NotAudio, sniff
 
 MAX_LABEL_CHARS = 120
 
@@ -113,25 +112,18 @@ async def receive(chunks: AsyncIterator[bytes], config: WebConfig) -> Received:
     return Received(path, size, digest.hexdigest())
 
 
-def sniff_audio(path: Path) -> tuple[str, float | None]:
-    """``(suffix, duration_s)`` of a recording PyAV can decode, by content (the name is ignored). Raises
-    UploadRejected(415) for anything else: a renamed text file, an image, a video without sound."""
+def sniff_audio(path: Path, config: WebConfig) -> tuple[str, float]:
+    """``(suffix, duration_s)`` of a recording PyAV can decode, by content (the name is ignored), measured
+    in a child process. Raises UploadRejected: 415 for anything else (a renamed text file, an image, a
+    video without sound), 413 for a recording longer than the server's limit."""
     try:
-        with av.open(str(path), metadata_errors="ignore") as container:
-            if not container.streams.audio:
-                raise UploadRejected(415, "not a recording: the file has no audio")
-            format_name = container.format.name
-            duration_s = container.duration / 1_000_000 if container.duration else None
-            # Opening is not enough (some demuxers accept almost anything): one audio frame must decode.
-            for _frame in container.decode(audio=0):
-                break
-            else:
-                raise UploadRejected(415, "not a recording: no audio could be decoded")
-    except UploadRejected:
-        raise
-    except (av.error.FFmpegError, ValueError, OSError, UnicodeDecodeError, IndexError) as error:
-        raise UploadRejected(415, "not a recording: callcoach cannot decode this file as audio") from error
-    return CONTAINER_SUFFIXES.get(format_name, ".audio"), duration_s
+        found = sniff(path, config.max_call_s)
+    except NotAudio as error:
+        raise UploadRejected(415, str(error)) from error
+    if found.over_limit:  # demuxing stopped at the limit: how much more there was is not known
+        raise UploadRejected(413, f"recording too long: more than {config.max_call_s / 60:.0f} minutes of audio, "
+                                  "the server's limit")
+    return CONTAINER_SUFFIXES.get(found.format_name, ".audio"), found.duration_s
 
 
 def record_rejection(store: Store, user: User, label: str, size: int | None, reason: str) -> None:
@@ -148,7 +140,7 @@ def accept(store: Store, user: User, received: Received, label: str, config: Web
     """Keep a received recording under its content hash and queue it for analysis (unless the same
     recording is already in the store), in the uploader's name."""
     try:
-        suffix, duration_s = sniff_audio(received.path)
+        suffix, duration_s = sniff_audio(received.path, config)
     except UploadRejected:
         received.path.unlink(missing_ok=True)
         raise
@@ -161,7 +153,12 @@ def accept(store: Store, user: User, received: Received, label: str, config: Web
         os.replace(received.path, stored)  # same folder tree: atomic, never a half-written recording
     call_id = call_id_of_sha256(received.sha256)
     existing = store.call(call_id)
-    if existing is None or existing.status == "failed":
+    analysis = fingerprints(config.analyze)
+    # A recording that failed under this very analysis fails again: uploading it once more must not cost
+    # the worker another run. A failure recorded under another analysis (a new version or model) is retried;
+    # a crash records none, and is not.
+    failed_again = existing is not None and existing.status == "failed" and existing.fingerprint in (None, analysis.get("audio"))
+    if existing is None or (existing.status == "failed" and not failed_again):
         call = DiscoveredCall(
             call_id=call_id,
             sha256=received.sha256,
@@ -172,8 +169,7 @@ def accept(store: Store, user: User, received: Received, label: str, config: Web
             duration_s=duration_s,
             report_path=str(config.reports_dir / call_id),
         )
-        # retry_failed: uploading a failed recording again is asking for another try.
-        store.enqueue([call], fingerprints(config.analyze), retry_failed=True)
+        store.enqueue([call], analysis, retry_failed=True)
     with store.transaction() as db:
         db.execute(
             "INSERT INTO uploads (user_id, call_id, filename, size, status, reason, uploaded_at) "

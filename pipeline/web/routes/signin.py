@@ -1,9 +1,8 @@
-"""Signing in (argon2, throttled per name) and out."""
+"""Signing in (argon2, throttled per client address and name: pipeline/web/throttle.py) and out."""
 
 from __future__ import annotations
 
 import secrets
-import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -17,7 +16,6 @@ from pipeline.web.errors import Refused
 from pipeline.web.pages import page
 
 router = APIRouter()
-SIGNIN_FAILURES_PER_10_MIN = 10  # per user name, then 429 until the window passes
 
 
 def set_cookie(response: Response, config: WebConfig, name: str, value: str, max_age: int | None) -> None:
@@ -55,18 +53,15 @@ async def signin(request: Request, config: ConfigDep, form: FormDep) -> Response
     if not expected or not secrets.compare_digest(form.get("csrf_token", "").encode(), expected.encode()):
         raise Refused(403, "the sign-in form's security token is missing or out of date: reload the page")
     name, password = form.get("name", "").strip(), form.get("password", "")
-    failures: dict[str, list[float]] = request.app.state.signin_failures
-    if len(failures) > 10_000:  # names tried at random must not grow this forever
-        failures.clear()
-    recent = [t for t in failures.get(name, []) if t > time.time() - 600]
-    if len(recent) >= SIGNIN_FAILURES_PER_10_MIN:
-        raise Refused(429, "too many failed sign-ins for this name; wait ten minutes")
+    address = request.client.host if request.client else "unknown"  # uvicorn puts a trusted proxy's X-Forwarded-For here
+    attempt = request.app.state.signin_throttle.try_attempt(address, name)
+    if attempt is None:
+        raise Refused(429, "too many failed sign-ins from here; wait ten minutes")
     user = await run_in_threadpool(_authenticate, config, name, password)  # argon2 takes a while on purpose
-    if user is None:
-        failures[name] = [*recent, time.time()]
+    if user is None:  # the attempt keeps its slot: a failure
         return page("signin.html.j2", status=401, signin_token=expected, next=safe_next(form.get("next", "/")),
                     error="Wrong name or password.", name=name)
-    failures.pop(name, None)
+    attempt.succeeded()
     token = await run_in_threadpool(_open_session, config, user)
     response = RedirectResponse(safe_next(form.get("next", "/")), status_code=303)
     set_cookie(response, config, SESSION_COOKIE, token, max_age=int(config.session_hours * 3600))

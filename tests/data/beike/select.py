@@ -5,6 +5,8 @@ Draw 1 (seed 2026): 600 sessions uniformly at random from the 6,000 of ../shared
 Draw 2 (seed 2027, after the first held-out part had been scored once): 600 more from the remaining 5,400;
 the first 300 tune (models/training/beike/tune2.jsonl), the other 300 are held out
 (tests/data/beike/heldout2.jsonl), scored only at the end of a session.
+Draw 3 (seed 2028, after the second held-out part had been scored once): 600 more from the remaining 4,800,
+split the same way (tune3.jsonl / heldout3.jsonl).
 """
 import json
 import random
@@ -13,7 +15,7 @@ import sys
 N_SESSIONS = 6000
 N_LABELED = 600
 N_TUNE = 300
-DRAWS = {1: ("tune", "heldout", 2026), 2: ("tune2", "heldout2", 2027)}
+DRAWS = {1: ("tune", "heldout", 2026), 2: ("tune2", "heldout2", 2027), 3: ("tune3", "heldout3", 2028)}
 
 
 def selection(draw: int = 1) -> list[tuple[int, str]]:
