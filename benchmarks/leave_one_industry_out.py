@@ -55,6 +55,7 @@ def industry_of(raw: str | None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--industry", action="append", help="only these folds")
+    parser.add_argument("--mismatches", action="store_true", help="also list the calls whose meeting.pushed is wrong")
     args = parser.parse_args()
     calls = labeled_calls()
     by_industry: dict[str, list[dict]] = {}
@@ -89,6 +90,9 @@ def main() -> None:
         outcome = result.accuracy.get("meeting.outcome", {}).get("accuracy")
         print(f"{name:18} {len(held_out):5d} {prf(pushed):>20} {prf(down):>20} "
               f"{'—' if concrete is None else f'{concrete:.2f}':>9} {'—' if outcome is None else f'{outcome:.2f}':>8}")
+        if args.mismatches:
+            for miss in (m for m in result.mismatches if m.field == "meeting.pushed"):
+                print(f"    {miss.call}: labeled {miss.expected}, said {miss.got}")
     print(f"lowest pushed F1 over the industries left out: {worst:.3f}")
 
 

@@ -186,7 +186,7 @@ def _routes(routes):
 def test_every_post_without_the_csrf_token_is_rejected(web):
     app = create_app(web["config"])
     posts = sorted({route.path for route in _routes(app.routes) if "POST" in getattr(route, "methods", set())})
-    assert posts == ["/calls/{call_id}/feedback", "/signin", "/signout", "/uploads"]  # a new form must join this test
+    assert posts == ["/calls/{call_id}/delete", "/calls/{call_id}/feedback", "/signin", "/signout", "/uploads"]  # a new form must join this test
     call = web["call_id"]
     with TestClient(app) as client:
         # sign-in: the form token must match the sign-in cookie
@@ -200,6 +200,7 @@ def test_every_post_without_the_csrf_token_is_rejected(web):
             for bad in ({}, {"csrf_token": "forged"}):
                 assert client.post("/signout", data=bad).status_code == 403
                 assert client.post(f"/calls/{call}/feedback", data={"finding": "meeting.pushed", "verdict": "wrong", **bad}).status_code == 403
+                assert client.post(f"/calls/{call}/delete", data=bad).status_code == 403
                 headers = {"X-CSRF-Token": bad["csrf_token"]} if bad else {}
                 assert client.post("/uploads", content=SAMPLE.read_bytes(), headers=headers).status_code == 403
             # a token that is not even ASCII is refused the same way (not a server error)
@@ -492,3 +493,131 @@ def test_the_queue_is_fair_across_reps(web, tmp_path):
             assert store.claim(task.call_id, owner)
             time.sleep(0.01)  # claims in distinct instants
     assert order == [bob_id, *alice_ids]
+
+
+def test_the_same_recording_from_another_rep_shares_the_analysis_not_the_upload(web):
+    """Bob uploads the bytes Alice uploaded: he gets the analysis (no second Whisper run) under his own file
+    name and name, and neither Alice's file name nor the coach's notes on Alice's call."""
+    call = web["call_id"]
+    with client_for(web) as coach:
+        csrf = sign_in(coach, "carol")
+        saved = coach.post(f"/calls/{call}/feedback", data={"csrf_token": csrf, "finding": "meeting.pushed", "verdict": "wrong",
+                                                             "comment": "alice must fix her opener"}, follow_redirects=False)
+        assert saved.status_code == 303
+    with Store(web["db"]) as store:  # what accepting a duplicate upload records (tests/test_web.py covers the endpoint)
+        bob = __import__("pipeline.web.accounts", fromlist=["get_user"]).get_user(store, "bob")
+        with store.transaction() as db:
+            db.execute("INSERT INTO uploads (user_id, call_id, filename, size, status, uploaded_at) VALUES (?, ?, 'bob-call.mp3', 1, 'accepted', ?)",
+                       (bob.user_id, call, time.time()))
+    with client_for(web) as client:
+        sign_in(client, "bob")
+        page = client.get(f"/calls/{call}")
+        assert page.status_code == 200 and "bob-call.mp3" in page.text
+        assert "alice must fix" not in page.text and "onerror" not in page.text and "alice" not in page.text.lower().split("<main", 1)[-1]
+        listed = client.get("/api/calls").json()["calls"]
+        assert [(c["name"], c["rep"], c["judgements"]) for c in listed] == [("bob-call.mp3", "bob", 0)]
+        report = client.get(f"/calls/{call}/report")
+        assert report.status_code == 200 and "bob-call.mp3" in report.text and "onerror" not in report.text
+    with client_for(web) as client:  # Alice still sees her call as it was, notes included
+        sign_in(client, "alice")
+        page = client.get(f"/calls/{call}")
+        assert "alice must fix" in page.text and "&lt;img src=x onerror=alert(1)&gt;.mp3" in page.text
+
+
+def test_a_failure_reason_names_the_file_as_the_rep_called_it(web):
+    from pipeline.store.records import Owner
+
+    with client_for(web) as client:
+        csrf = sign_in(client, "alice")
+        body = upload(client, csrf, SAMPLE.read_bytes(), name="Zhang Wei Tuesday.mp3").json()
+        with Store(web["db"]) as store:
+            stored = Path(store.call(body["call_id"]).source).name
+            owner = Owner.current()
+            assert store.claim(body["call_id"], owner)
+            store.mark_failed(body["call_id"], owner, f"{stored}: audio damaged after 00:42", "input", "x", "base")
+        listed = {c["call_id"]: c for c in client.get("/api/calls").json()["calls"]}
+        assert listed[body["call_id"]]["error"] == "Zhang Wei Tuesday.mp3: audio damaged after 00:42"
+        assert stored not in client.get(f"/calls/{body['call_id']}").text
+
+
+def test_the_report_csp_allows_only_the_templates_own_script(web, monkeypatch):
+    """Were a script ever to slip into the rendered report (an escaping bug), the CSP must not allow it."""
+    import base64
+    import hashlib
+
+    from pipeline.web.routes import call as call_routes
+
+    injected = 'alert("pwned")'
+    real = call_routes.render_html
+    monkeypatch.setattr(call_routes, "render_html", lambda report, audio: real(report, audio).replace("</body>", f"<script>{injected}</script></body>"))
+    with client_for(web) as client:
+        sign_in(client, "alice")
+        csp = client.get(f"/calls/{web['call_id']}/report").headers["content-security-policy"]
+    script_src = csp.split("script-src")[1].split(";")[0].split()
+    bad = "'sha256-" + base64.b64encode(hashlib.sha256(injected.encode()).digest()).decode() + "'"
+    assert len(script_src) == 1 and script_src[0].startswith("'sha256-") and bad not in script_src
+
+
+def test_a_recording_too_short_to_judge_says_so(web):
+    """The outside test's 1.3 s file was reported as a normal call."""
+    with Store(web["db"]) as store, store.transaction() as db:
+        db.execute("UPDATE calls SET duration_s = 1.3 WHERE call_id = ?", (web["call_id"],))
+    with client_for(web) as client:
+        sign_in(client, "alice")
+        listed = client.get("/api/calls").json()["calls"]
+        assert listed[0]["too_short"] is True
+        assert "too short to judge" in client.get("/calls").text
+        assert "too short to judge" in client.get(f"/calls/{web['call_id']}").text
+    with client_for(web) as client:
+        sign_in(client, "carol")
+        assert "too short to judge" in client.get("/dashboard").text
+
+
+def test_a_rep_deletes_an_upload_and_everything_of_it_goes(web):
+    """Files, rows and reports go together; another rep's copy of the same recording stays until they delete
+    it too; another rep cannot delete it; an admin can delete any call."""
+    config = web["config"]
+    with client_for(web) as alice:
+        csrf_a = sign_in(alice, "alice")
+        call = upload(alice, csrf_a, SAMPLE.read_bytes(), name="mine.mp3").json()["call_id"]
+    with client_for(web) as bob:
+        csrf_b = sign_in(bob, "bob")
+        assert bob.post(f"/calls/{call}/delete", data={"csrf_token": csrf_b}).status_code == 403  # not his upload
+        assert upload(bob, csrf_b, SAMPLE.read_bytes(), name="his.mp3").json()["duplicate"]
+    with Store(web["db"]) as store:
+        row = store.call(call)
+    report_file = Path(f"{row.report_path}.json")
+    report_file.parent.mkdir(parents=True, exist_ok=True)
+    report_file.write_text("{}")  # as the worker would have written it
+    with client_for(web) as alice:
+        csrf_a = sign_in(alice, "alice")
+        gone = alice.post(f"/calls/{call}/delete", data={"csrf_token": csrf_a}, headers={"Accept": "application/json"})
+        assert gone.json() == {"deleted": True, "call_removed": False}  # Bob's copy keeps the analysis
+        assert alice.get(f"/calls/{call}").status_code == 403
+    with Store(web["db"]) as store:
+        assert store.call(call).rep == "bob" and stored_files(web) and report_file.exists()
+    with client_for(web) as bob:
+        csrf_b = sign_in(bob, "bob")
+        assert bob.post(f"/calls/{call}/delete", data={"csrf_token": csrf_b}, follow_redirects=False).status_code == 303
+    with Store(web["db"]) as store:
+        assert store.call(call) is None
+        assert store.db.execute("SELECT COUNT(*) FROM uploads WHERE call_id = ?", (call,)).fetchone()[0] == 0
+    assert stored_files(web) == [] and not report_file.exists()
+    with client_for(web) as root:  # an admin deletes another rep's call, notes and all
+        csrf_r = sign_in(root, "root")
+        assert root.post(f"/calls/{web['call_id']}/delete", data={"csrf_token": csrf_r}, follow_redirects=False).status_code == 303
+    with Store(web["db"]) as store:
+        assert store.call(web["call_id"]) is None
+    assert config.uploads_dir.exists()
+
+
+def test_each_user_has_a_storage_quota(web):
+    size = len(SAMPLE.read_bytes())
+    with client_for(web, storage_bytes_per_user=int(size * 1.5)) as client:
+        csrf = sign_in(client, "alice")
+        first = upload(client, csrf, SAMPLE.read_bytes(), name="one.mp3")
+        assert first.status_code == 201
+        full = upload(client, csrf, SAMPLE.read_bytes() + b"\0", name="two.mp3")
+        assert full.status_code == 413 and "quota" in full.json()["error"]
+        assert client.post(f"/calls/{first.json()['call_id']}/delete", data={"csrf_token": csrf}).status_code in (200, 303)
+        assert upload(client, csrf, SAMPLE.read_bytes() + b"\0", name="two.mp3").status_code == 201

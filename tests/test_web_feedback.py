@@ -157,3 +157,27 @@ def test_users_and_feedback_commands_fail_in_one_line(tmp_path):
     assert wrong_name.exit_code == 2 and ".jsonl" in wrong_name.output
     runner.invoke(cli_app, ["users", "disable", "dana", "--db", str(db)])
     assert runner.invoke(cli_app, ["users", "list", "--db", str(db)]).output.strip() == "dana\tcoach\tdisabled"
+
+
+def test_concrete_marked_wrong_on_a_no_push_call_reaches_the_export(tmp_path, text_analyzer):
+    """The outside test: "concrete: wrong" on a call the pipeline saw no push in was shown as saved, then
+    dropped from the export. A concrete proposal means the rep pushed: the export says both."""
+    no_push = {"language": "en", "turns": [
+        {"speaker": "rep", "text": "Hi, this is Sam from Northwind, do you have a minute?", "start": 0.0, "end": 3.0},
+        {"speaker": "customer", "text": "Sure, go ahead.", "start": 3.2, "end": 4.0},
+        {"speaker": "rep", "text": "Our new filters cut energy use by a fifth. I'll email you the brochure.", "start": 4.2, "end": 9.0},
+        {"speaker": "customer", "text": "Okay, thanks.", "start": 9.2, "end": 10.0}]}
+    db = tmp_path / "calls.db"
+    with Store(db) as store:
+        add_users(store)
+        call_id = add_done_call(store, text_analyzer, no_push, "alice", tmp_path / "reports", source="alice-2.json")
+        report = store.report(call_id)
+        assert not report.meeting.pushed and not report.meeting.concrete
+        carol = __import__("pipeline.web.accounts", fromlist=["get_user"]).get_user(store, "carol")
+        fb.record(store, call_id, report, carol.user_id, "meeting.concrete", "wrong")
+        (line,) = list(fb.export_lines(store))
+        assert line["labels"]["meeting"]["pushed"] is True and line["labels"]["meeting"]["concrete"] is True
+        # A coach who confirmed "no push" and then calls it concrete is told, not silently dropped.
+        fb.record(store, call_id, report, carol.user_id, "meeting.pushed", "correct")
+        with pytest.raises(fb.CallcoachError, match="no push"):
+            fb.record(store, call_id, report, carol.user_id, "meeting.concrete", "wrong")

@@ -80,7 +80,7 @@ def meeting_kind(labels: set[str]) -> MeetingKind | None:
 
 
 # What makes the talk about meeting or viewing (then asking for the customer's time is arranging it).
-MEETING_TALK = {"MEET_VISIT", "MEET_INVITE", "MEET_NEUTRAL", "MEET_GENERIC", "VIEW_TOPIC", "ARRANGE", "PICKUP"}
+MEETING_TALK = {"MEET_VISIT", "MEET_INVITE", "MEET_NEUTRAL", "MEET_GENERIC", "VIEW_TOPIC", "VIEW_FACT", "ARRANGE", "PICKUP"}
 # A turn that offers an online tour speaks of it throughout ("您方便线上看房吗？我可以带您看下"), unless a clause
 # insists on being there in person.
 IN_PERSON = {"实地", "当面", "现场", "到店", "过来", "面谈"}
@@ -180,7 +180,9 @@ def _find_proposals(
                 continue
             kind, basis = read
             blocked = [why for cue, why in BLOCKERS.items() if cue in labels]
-            if "VIDEO" in turn_labels | previous_rep_labels | next_rep_labels and not blocked and not any(w in clause.text for w in IN_PERSON):
+            # the next message's online tour explains a bare time question ("您现在有空吗？" / "可以线上看房哦")
+            video_next = "VIDEO" in next_rep_labels and basis in ("asking_time", "arranging")
+            if ("VIDEO" in turn_labels | previous_rep_labels or video_next) and not blocked and not any(w in clause.text for w in IN_PERSON):
                 blocked.append(BLOCKERS["VIDEO"])
             if "SERVICE" in labels and "REP_ALONGSIDE" in labels:
                 blocked.remove(BLOCKERS["SERVICE"])  # "我带工程师去您厂里": the rep goes too

@@ -136,7 +136,7 @@ def quote_of(span: Span) -> str:
     return span.text.strip(QUOTE_TRIM) or span.text.strip()
 
 
-_CLAUSE_END = re.compile(r"[，。？！；,.?!;…]+|\s{2,}")
+_CLAUSE_END = re.compile(r"[，。？！；,.?!;…]+|\s{2,}|(?<=[\u4e00-\u9fff])\s(?=[\u4e00-\u9fff])")
 
 
 def clause_ranges(text: str) -> list[tuple[int, int]]:

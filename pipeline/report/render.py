@@ -59,6 +59,13 @@ def render_markdown(report: Report) -> str:
     return _md_env().get_template("report.md.j2").render(**context(report))
 
 
+def html_template_source() -> str:
+    """The HTML report template's own text (the web app hashes its inline script for the page's CSP)."""
+    env = html_env()
+    assert env.loader is not None
+    return env.loader.get_source(env, "report.html.j2")[0]
+
+
 def render_html(report: Report, audio_src: str | None) -> str:
     """One self-contained HTML page (no external resources). ``audio_src`` is a ``data:`` URI or a
     relative/absolute URL of the recording, or None for a page without a player."""

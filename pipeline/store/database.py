@@ -325,6 +325,21 @@ class Store:
             self._event(call_id, "failed", owner, self._run_of(call_id), error)
             return True
 
+    def delete_call(self, call_id: str) -> CallRow | None:
+        """Remove a call and everything the store holds of it (uploads, judgements, events), in one
+        transaction; the row as it was, or None when there is no such call or a worker is analysing it (the
+        worker would write its report after the delete)."""
+        with self.transaction() as db:
+            values = db.execute(SELECT_ROWS + " WHERE call_id = ?", (call_id,)).fetchone()
+            if values is None:
+                return None
+            row = row_of(values)
+            if row.status == "processing" and _held(row, time.time()):
+                return None
+            for table in ("feedback", "uploads", "events", "calls"):
+                db.execute(f"DELETE FROM {table} WHERE call_id = ?", (call_id,))
+            return row
+
     def release(self, call_id: str, owner: Owner, reason: str) -> bool:
         """Give a claimed call back to the queue untouched (the worker could not start, not the file's fault)."""
         with self.transaction() as db:

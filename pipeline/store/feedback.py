@@ -104,6 +104,11 @@ def record(store: Store, call_id: str, report: Report, user_id: int, finding_key
     if len(comment) > MAX_COMMENT_CHARS:
         raise CallcoachError(f"comment too long: at most {MAX_COMMENT_CHARS} characters")
     value = _parse_corrected(finding, verdict, corrected)
+    if finding_key in ("meeting.concrete", "meeting.outcome") and value not in (None, False, "none"):
+        pushed = {j.finding: j for j in judgements(store, call_id) if j.user_id == user_id}.get("meeting.pushed")
+        if pushed is not None and (pushed.corrected if pushed.verdict == "wrong" else pushed.pipeline_value) is False:
+            raise CallcoachError("you marked this call as having no push: a concrete proposal or an answer to one "
+                                 "needs a push (judge 'pushed' again first)")
     with store.transaction() as db:
         db.execute(
             "INSERT INTO feedback (call_id, finding, verdict, pipeline_value, corrected, comment, user_id, at) "
@@ -125,6 +130,7 @@ class Judgement:
     comment: str | None
     coach: str
     at: float
+    user_id: int | None = None
 
     def as_dict(self) -> dict:
         return {"finding": self.finding, "verdict": self.verdict, "pipeline_value": self.pipeline_value,
@@ -135,13 +141,13 @@ class Judgement:
 def judgements(store: Store, call_id: str | None = None) -> list[Judgement]:
     """Judgements, oldest first (of one call, or all)."""
     query = (
-        "SELECT f.call_id, f.finding, f.verdict, f.pipeline_value, f.corrected, f.comment, u.name, f.at "
+        "SELECT f.call_id, f.finding, f.verdict, f.pipeline_value, f.corrected, f.comment, u.name, f.at, f.user_id "
         "FROM feedback f JOIN users u USING (user_id)"
     )
     rows = store.db.execute(query + (" WHERE f.call_id = ?" if call_id else "") + " ORDER BY f.at, f.feedback_id",
                             (call_id,) if call_id else ())
     return [
-        Judgement(r[0], r[1], r[2], json.loads(r[3]) if r[3] else None, json.loads(r[4]) if r[4] else None, r[5], r[6], r[7])
+        Judgement(r[0], r[1], r[2], json.loads(r[3]) if r[3] else None, json.loads(r[4]) if r[4] else None, r[5], r[6], r[7], r[8])
         for r in rows
     ]
 
@@ -157,11 +163,21 @@ def corrected_labels(report: Report, call_judgements: list[Judgement]) -> dict:
                         "rep_checked_availability": distraction.rep_checked_availability,
                         "rep_adapted": distraction.rep_adapted},
     }
+    judged: dict[str, Any] = {}
     for judgement in call_judgements:  # oldest first: the latest judgement of a field wins
-        if judgement.finding not in LABEL_KEYS or judgement.verdict != "wrong" or judgement.corrected is None:
+        if judgement.finding not in LABEL_KEYS:
             continue
-        group, name = judgement.finding.split(".")
-        labels[group][name] = judgement.corrected
+        if judgement.verdict == "correct":
+            judged[judgement.finding] = judgement.pipeline_value
+        elif judgement.corrected is not None:
+            judged[judgement.finding] = judgement.corrected
+            group, name = judgement.finding.split(".")
+            labels[group][name] = judgement.corrected
+    # A concrete proposal or an answer to one, where the pipeline saw no push, says the rep did push — unless a
+    # coach confirmed there was none (then ``record`` refused the contradiction).
+    implies_push = judged.get("meeting.concrete") is True or judged.get("meeting.outcome") not in (None, "none")
+    if implies_push and judged.get("meeting.pushed") is not False:
+        labels["meeting"]["pushed"] = True
     # Keep the labels consistent with each other (docs/labels.md).
     if not labels["meeting"]["pushed"]:
         labels["meeting"].update(concrete=False, outcome="none", attempts=0)

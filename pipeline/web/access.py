@@ -1,6 +1,10 @@
 """Who may see which call. Coaches and admins see every call; a rep sees a call when it is theirs by
 the store (``calls.rep`` is their user name: their batch archive folder, or their upload) or when they
-uploaded that very recording."""
+uploaded that very recording.
+
+Two reps who upload the same bytes share one analysis (Whisper runs once), but not each other's upload: a
+rep who is not the call's owner sees it under their own file name and name, without the coaches' notes
+on the owner's call (``owns``)."""
 
 from __future__ import annotations
 
@@ -35,12 +39,20 @@ def own_calls(store: Store, user: User) -> list[CallRow]:
     return sorted(rows, key=lambda r: (r.call_date or "", r.updated_at), reverse=True)
 
 
-def display_names(store: Store) -> dict[str, str]:
-    """call_id -> what to call it on a page: the uploader's file name, else the archive file's name."""
+def owns(user: User, row: CallRow) -> bool:
+    """The call is the user's own (coaches review every call): its notes and its rep name are theirs."""
+    return user.is_coach or row.rep == user.name
+
+
+def display_names(store: Store, viewer: User | None = None) -> dict[str, str]:
+    """call_id -> what to call it on a page: the uploader's file name, else the archive file's name. A rep
+    sees their own uploads' names, never another rep's name for the same recording."""
     names = {}
-    for call_id, filename in store.db.execute(
-        "SELECT call_id, filename FROM uploads WHERE status = 'accepted' AND call_id IS NOT NULL ORDER BY uploaded_at DESC"
-    ):
+    query = "SELECT call_id, filename FROM uploads WHERE status = 'accepted' AND call_id IS NOT NULL"
+    params: tuple = ()
+    if viewer is not None and not viewer.is_coach:
+        query, params = query + " AND user_id = ?", (viewer.user_id,)
+    for call_id, filename in store.db.execute(query + " ORDER BY uploaded_at DESC", params):
         names[call_id] = filename  # oldest upload wins (written last)
     return names
 

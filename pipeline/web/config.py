@@ -18,6 +18,7 @@ class WebConfig:
     data_dir: Path  # uploads/ (recordings under server-chosen names) and reports/ live here
     max_upload_bytes: int = 200 * MIB  # a 2-hour call as 16 kHz stereo WAV is ~460 MB; as MP3 a tenth of that
     uploads_per_hour: int = 60  # per user, rejected attempts included
+    storage_bytes_per_user: int = 5 * 1024 * MIB  # accepted uploads a user may keep; deleting frees space
     max_call_s: float = 3 * 3600.0  # longer recordings are refused at upload (measured from the audio packets)
     session_hours: float = 12.0  # a sign-in lasts one working day
     secure_cookies: bool = False  # True behind HTTPS; browsers drop Secure cookies on plain http://127.0.0.1

@@ -12,9 +12,12 @@ from urllib.parse import quote
 from pipeline.report.timefmt import mmss
 from pipeline.store.database import Store
 from pipeline.store.records import CallRow
-from pipeline.web.access import display_names, name_of
+from pipeline.web.access import display_names, name_of, owns
+from pipeline.web.accounts import User
 
 # Dashboard flag filter: key -> what the coach reads in the menu.
+MIN_JUDGEABLE_S = 10.0  # shorter recordings hold no conversation to coach: their verdicts would be noise
+
 FLAGS = {
     "": "any",
     "pushed": "pushed for a meeting",
@@ -30,18 +33,21 @@ FLAGS = {
 }
 
 
-def entries(store: Store, rows: list[CallRow]) -> list[dict]:
-    """What a page (or /api/calls) shows of each call; plain values, escaped by whoever renders them."""
-    names = display_names(store)
+def entries(store: Store, rows: list[CallRow], viewer: User) -> list[dict]:
+    """What a page (or /api/calls) shows of each call to ``viewer``; plain values, escaped by whoever renders
+    them. A recording the viewer uploaded but another rep owns shows as the viewer's, unreviewed."""
+    names = display_names(store, viewer)
     reviewed = dict(store.db.execute("SELECT call_id, COUNT(*) FROM feedback GROUP BY call_id").fetchall())
     return [
         {
             "call_id": row.call_id,
             "name": name_of(row, names),
-            "rep": row.rep or "—",
+            "rep": (row.rep or "—") if owns(viewer, row) else viewer.name,
             "date": row.call_date or "—",
             "status": row.status,
-            "error": row.error,
+            "too_short": row.status == "done" and row.duration_s is not None and row.duration_s < MIN_JUDGEABLE_S,
+            # The worker names the file it read (the server's hash name); the user knows their own name for it.
+            "error": row.error.replace(Path(row.source).name, name_of(row, names)) if row.error else row.error,
             "duration": mmss(row.duration_s) if row.duration_s else "—",
             "pushed": row.meeting_pushed,
             "concrete": row.concrete,
@@ -50,7 +56,7 @@ def entries(store: Store, rows: list[CallRow]) -> list[dict]:
             "distracted": row.distracted,
             "adapted": row.adapted,
             "score": f"{row.score * 100:.0f}" if row.score is not None else "—",
-            "judgements": reviewed.get(row.call_id, 0),
+            "judgements": reviewed.get(row.call_id, 0) if owns(viewer, row) else 0,
             "href": f"/calls/{row.call_id}",
         }
         for row in rows

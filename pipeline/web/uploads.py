@@ -24,7 +24,7 @@ from pipeline.identity import call_id_of_sha256
 from pipeline.store.database import Store
 from pipeline.store.records import DiscoveredCall
 from pipeline.web.accounts import User
-from pipeline.web.config import WebConfig
+from pipeline.web.config import MIB, WebConfig
 from pipeline.web.sniff import NotAudio, sniff
 
 MAX_LABEL_CHARS = 120
@@ -73,6 +73,19 @@ def uploads_in_last_hour(store: Store, user: User, now: float | None = None) -> 
 def check_rate(store: Store, user: User, config: WebConfig) -> None:
     if uploads_in_last_hour(store, user) >= config.uploads_per_hour:
         raise UploadRejected(429, f"too many uploads: at most {config.uploads_per_hour} per hour; try again later")
+
+
+def bytes_stored(store: Store, user: User) -> int:
+    """What the user's accepted uploads take, each recording once (one shared with another rep counts for both)."""
+    row = store.db.execute(
+        "SELECT COALESCE(SUM(size), 0) FROM (SELECT MAX(u.size) AS size FROM uploads u JOIN calls c USING (call_id) "
+        "WHERE u.user_id = ? AND u.status = 'accepted' GROUP BY u.call_id)", (user.user_id,)).fetchone()
+    return int(row[0])
+
+
+def check_quota(store: Store, user: User, size: int, config: WebConfig) -> None:
+    if bytes_stored(store, user) + size > config.storage_bytes_per_user:
+        raise UploadRejected(413, f"storage quota reached ({config.storage_bytes_per_user // MIB} MB): delete older uploads first")
 
 
 def check_declared_size(content_length: str | None, config: WebConfig) -> None:
@@ -140,6 +153,7 @@ def accept(store: Store, user: User, received: Received, label: str, config: Web
     """Keep a received recording under its content hash and queue it for analysis (unless the same
     recording is already in the store), in the uploader's name."""
     try:
+        check_quota(store, user, received.size, config)
         suffix, duration_s = sniff_audio(received.path, config)
     except UploadRejected:
         received.path.unlink(missing_ok=True)

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from pipeline.audio.formats import mime_of
-from pipeline.report.render import render_html
+from pipeline.report.render import html_template_source, render_html
 from pipeline.store import feedback as fb
 from pipeline.store.database import Store
 from pipeline.store.records import CallRow
-from pipeline.web import accounts, listing
-from pipeline.web.access import CALL_ID, can_see, display_names, name_of
-from pipeline.web.deps import CheckedFormDep, SessionDep, StoreDep
+from pipeline.web import accounts, listing, removal
+from pipeline.web.access import CALL_ID, can_see, display_names, name_of, owns
+from pipeline.web.deps import CheckedFormDep, ConfigDep, SessionDep, StoreDep
 from pipeline.web.errors import Refused
 from pipeline.web.pages import finding_anchor, page, script_hashes, wants_json
 
@@ -35,26 +35,26 @@ def call_row(store: Store, session: accounts.Session, call_id: str) -> CallRow:
 @router.get("/calls/{call_id}")
 def call_page(call_id: str, session: SessionDep, store: StoreDep) -> Response:
     row = call_row(store, session, call_id)
-    entry = listing.entries(store, [row])[0]
+    entry = listing.entries(store, [row], session.user)[0]
     report = store.report(call_id) if row.status == "done" else None
-    judged = fb.judgements(store, call_id)
+    judged = fb.judgements(store, call_id) if owns(session.user, row) else []  # the owner's call's notes
     findings = fb.findings_of(report) if report else []
     mine = {j.finding: j for j in judged if j.coach == session.user.name}
     return page("call.html.j2", session=session, call=entry, report=report, findings=findings, mine=mine,
-                judgements=judged, can_judge=session.user.is_coach)
+                judgements=judged, can_judge=session.user.is_coach, can_delete=removal.can_delete(store, session.user, row))
 
 
 @router.get("/calls/{call_id}/report")
 def call_report(call_id: str, session: SessionDep, store: StoreDep) -> Response:
     row = call_row(store, session, call_id)
     report = store.report(call_id)
-    label = name_of(row, display_names(store))
+    label = name_of(row, display_names(store, session.user))
     if report is None:
         raise Refused(404, "this call has no report yet")
     audio = f"/calls/{call_id}/audio" if row.kind == "audio" and Path(row.source).is_file() else None
     # The reader knows the call by its file name, not by where the server keeps it.
     html = render_html(report.model_copy(update={"source": label}), audio)
-    csp = (f"default-src 'none'; script-src {script_hashes(html)}; style-src 'unsafe-inline'; img-src data:; "
+    csp = (f"default-src 'none'; script-src {script_hashes(html_template_source())}; style-src 'unsafe-inline'; img-src data:; "
            "media-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
     return HTMLResponse(html, headers={"Content-Security-Policy": csp})
 
@@ -82,3 +82,13 @@ def judge(request: Request, call_id: str, session: SessionDep, store: StoreDep, 
     if wants_json(request):
         return JSONResponse({"saved": True, "finding": form.get("finding")})
     return RedirectResponse(f"/calls/{call_id}#{finding_anchor(form.get('finding', ''))}", status_code=303)
+
+
+@router.post("/calls/{call_id}/delete")
+def delete_call(request: Request, call_id: str, session: SessionDep, store: StoreDep, config: ConfigDep,
+                form: CheckedFormDep) -> Response:
+    row = call_row(store, session, call_id)
+    removed = removal.delete(store, session.user, row, config)
+    if wants_json(request):
+        return JSONResponse({"deleted": True, "call_removed": removed})
+    return RedirectResponse("/dashboard" if session.user.is_coach else "/calls", status_code=303)

@@ -46,7 +46,7 @@ SelectedDep = Annotated[list[CallRow], Depends(selected)]
 
 @router.get("/dashboard")
 def dashboard(session: CoachDep, store: StoreDep, values: FiltersDep, rows: SelectedDep) -> Response:
-    entries = sorted(listing.entries(store, rows), key=lambda e: (e["date"], e["name"]), reverse=True)
+    entries = sorted(listing.entries(store, rows, session.user), key=lambda e: (e["date"], e["name"]), reverse=True)
     reps = sorted({r.rep for r in store.calls() if r.rep} | {u.name for u in accounts.list_users(store) if u.role == "rep"})
     query = "&".join(f"{k}={quote(v)}" for k, v in values.items() if v)
     return page("dashboard.html.j2", session=session, calls=entries, reps=reps, values=values, flags=listing.FLAGS,

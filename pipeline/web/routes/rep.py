@@ -28,7 +28,7 @@ def home(session: SessionDep) -> Response:
 def my_calls(session: SessionDep, store: StoreDep, config: ConfigDep) -> Response:
     if not session.user.can_upload:  # a coach has no calls of their own
         return RedirectResponse("/dashboard", status_code=303)
-    entries = listing.entries(store, own_calls(store, session.user))
+    entries = listing.entries(store, own_calls(store, session.user), session.user)
     used = uploads.uploads_in_last_hour(store, session.user)
     return page("calls.html.j2", session=session, calls=entries, max_mb=config.max_upload_bytes // MIB,
                 uploads_left=max(0, config.uploads_per_hour - used))
@@ -36,7 +36,7 @@ def my_calls(session: SessionDep, store: StoreDep, config: ConfigDep) -> Respons
 
 @router.get("/api/calls")
 def calls_json(session: SessionDep, store: StoreDep) -> Response:
-    return JSONResponse({"calls": listing.entries(store, own_calls(store, session.user))})
+    return JSONResponse({"calls": listing.entries(store, own_calls(store, session.user), session.user)})
 
 
 def _check_upload_allowed(config: WebConfig, request: Request, session: accounts.Session, label: str) -> None:

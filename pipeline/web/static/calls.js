@@ -125,9 +125,9 @@
         status.appendChild(document.createTextNode(" "));
         status.appendChild(el("span", "reason", call.error));
       }
-      var done = call.status === "done";
+      var done = call.status === "done" && !call.too_short;
       var push = done ? (call.concrete ? "concrete push" : call.pushed ? "vague push" : "no push") + (call.downgraded ? " · downgraded" : "") : "";
-      cell(row, push);
+      cell(row, call.too_short ? "too short to judge" : push);
       cell(row, done ? (call.distracted ? "distracted" : "listening") : "");
       cell(row, call.score);
       body.appendChild(row);
