@@ -335,7 +335,8 @@ def analyze(call: Call) -> Meeting:
             found = [CHANNEL_CUES[cue] for cue in CHANNEL_CUES if cue in labels]
             if "CHANNEL_CONTRAST" in labels:  # "电话里说不清楚" argues for the meeting
                 found = [c for c in found if c not in ("phone", "video", "materials")]
-            if meeting_alive and labels & {"CONTACT", "WECHAT"} and not labels & {"PHONE_LATER", "VIDEO", "MATERIALS", "SCHEDULE_VIA"}:
+            address = "ADDRESS" in labels and not labels & {"PHONE_LATER", "VIDEO", "SCHEDULE_VIA"}  # "微信上给你发个位置"
+            if meeting_alive and (address or labels & {"CONTACT", "WECHAT"} and not labels & {"PHONE_LATER", "VIDEO", "MATERIALS", "SCHEDULE_VIA"}):
                 logistics_only = True
                 continue  # the number or WeChat to fix the time of the viewing proposed is logistics
             if proposals and "LISTINGS" in labels and not labels & {"MATERIALS"}:
