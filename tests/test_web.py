@@ -186,7 +186,8 @@ def _routes(routes):
 def test_every_post_without_the_csrf_token_is_rejected(web):
     app = create_app(web["config"])
     posts = sorted({route.path for route in _routes(app.routes) if "POST" in getattr(route, "methods", set())})
-    assert posts == ["/calls/{call_id}/delete", "/calls/{call_id}/feedback", "/signin", "/signout", "/uploads"]  # a new form must join this test
+    assert posts == ["/account/language", "/account/password", "/calls/{call_id}/delete", "/calls/{call_id}/feedback",
+                     "/calls/{call_id}/feedback/all-correct", "/signin", "/signout", "/uploads"]  # a new form must join this test
     call = web["call_id"]
     with TestClient(app) as client:
         # sign-in: the form token must match the sign-in cookie
@@ -201,6 +202,9 @@ def test_every_post_without_the_csrf_token_is_rejected(web):
                 assert client.post("/signout", data=bad).status_code == 403
                 assert client.post(f"/calls/{call}/feedback", data={"finding": "meeting.pushed", "verdict": "wrong", **bad}).status_code == 403
                 assert client.post(f"/calls/{call}/delete", data=bad).status_code == 403
+                assert client.post(f"/calls/{call}/feedback/all-correct", data=bad).status_code == 403
+                assert client.post("/account/language", data={"language": "zh", **bad}).status_code == 403
+                assert client.post("/account/password", data={"current": "x", "new": "y" * 12, "repeat": "y" * 12, **bad}).status_code == 403
                 headers = {"X-CSRF-Token": bad["csrf_token"]} if bad else {}
                 assert client.post("/uploads", content=SAMPLE.read_bytes(), headers=headers).status_code == 403
             # a token that is not even ASCII is refused the same way (not a server error)
@@ -621,3 +625,108 @@ def test_each_user_has_a_storage_quota(web):
         assert full.status_code == 413 and "quota" in full.json()["error"]
         assert client.post(f"/calls/{first.json()['call_id']}/delete", data={"csrf_token": csrf}).status_code in (200, 303)
         assert upload(client, csrf, SAMPLE.read_bytes() + b"\0", name="two.mp3").status_code == 201
+
+
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}
+
+
+def test_a_chinese_browser_gets_a_chinese_shell_and_a_user_can_switch(web):
+    with client_for(web) as client:
+        signin_page = client.get("/signin", headers=ZH)
+        assert '<html lang="zh-CN">' in signin_page.text and "登录" in signin_page.text and "Sign in" not in signin_page.text
+        assert '<html lang="en">' in client.get("/signin", headers={"Accept-Language": "en-US,en;q=0.9"}).text
+        csrf = sign_in(client, "alice")
+        calls = client.get("/calls", headers=ZH).text
+        assert "我的通话" in calls and "上传录音" in calls and "退出登录" in calls and "My calls" not in calls
+        assert "Upload recordings" in client.get("/calls").text  # no header: English
+        # alice chooses Chinese for herself: it holds whatever the browser says
+        assert client.post("/account/language", data={"csrf_token": csrf, "language": "zh"}, follow_redirects=False).status_code == 303
+        assert "我的通话" in client.get("/calls", headers={"Accept-Language": "en"}).text
+        refused = client.get("/calls/0123456789abcdef", headers={"Accept": "application/json"})
+        assert refused.status_code == 404 and refused.json()["error"] == "没有这通电话"
+        client.post("/account/language", data={"csrf_token": csrf, "language": ""})
+        assert "My calls" in client.get("/calls", headers={"Accept-Language": "en"}).text
+
+
+def test_coach_notes_read_as_words_in_the_users_language(web):
+    """Reps saw `meeting.concrete: wrong → True`; now the finding's name and value, in their language."""
+    call = web["call_id"]
+    with client_for(web) as coach:
+        csrf = sign_in(coach, "carol")
+        coach.post(f"/calls/{call}/feedback", data={"csrf_token": csrf, "finding": "meeting.concrete", "verdict": "wrong",
+                                                    "comment": "no day was named"})
+    with client_for(web) as rep:
+        sign_in(rep, "alice")
+        english = rep.get(f"/calls/{call}").text
+        assert "The proposal was concrete (day, time or place)</b>: wrong → no" in english and "meeting.concrete" not in english.split("<aside", 1)[1].split("</aside>")[0].replace('data-finding="meeting.concrete"', "")
+        chinese = rep.get(f"/calls/{call}", headers=ZH).text
+        assert "邀约具体（日期、时间或地点）</b>: 错误 → 否" in chinese and "教练点评" in chinese
+
+
+def test_all_correct_marks_what_the_coach_has_not_judged(web):
+    from pipeline.store import feedback as fb
+
+    call = web["call_id"]
+    with client_for(web) as coach:
+        csrf = sign_in(coach, "carol")
+        coach.post(f"/calls/{call}/feedback", data={"csrf_token": csrf, "finding": "meeting.pushed", "verdict": "wrong"})
+        done = coach.post(f"/calls/{call}/feedback/all-correct", data={"csrf_token": csrf}, headers={"Accept": "application/json"})
+        assert done.status_code == 200 and "meeting.pushed" not in done.json()["marked"]
+    with Store(web["db"]) as store:
+        verdicts = {j.finding: j.verdict for j in fb.judgements(store, call)}
+        findings = [f.key for f in fb.findings_of(store.report(call))]
+    assert verdicts.pop("meeting.pushed") == "wrong" and set(verdicts) == set(findings) - {"meeting.pushed"}
+    assert set(verdicts.values()) == {"correct"}
+    with client_for(web) as rep:
+        sign_in(rep, "alice")
+        assert rep.post(f"/calls/{call}/feedback/all-correct", data={"csrf_token": csrf_of(rep)}).status_code == 403
+
+
+def test_a_user_changes_their_password_in_the_browser(web):
+    with client_for(web) as client:
+        csrf = sign_in(client, "bob")
+        wrong = client.post("/account/password", data={"csrf_token": csrf, "current": "nope", "new": "a-new-secret-9", "repeat": "a-new-secret-9"})
+        assert wrong.status_code == 400 and "current password" in wrong.text
+        differ = client.post("/account/password", data={"csrf_token": csrf, "current": PASSWORDS["bob"], "new": "a-new-secret-9", "repeat": "other-9999"})
+        assert differ.status_code == 400
+        done = client.post("/account/password", data={"csrf_token": csrf, "current": PASSWORDS["bob"], "new": "a-new-secret-9",
+                                                      "repeat": "a-new-secret-9"}, follow_redirects=False)
+        assert done.status_code == 303 and done.headers["location"].startswith("/signin")
+        assert client.get("/calls", follow_redirects=False).status_code == 303  # signed out everywhere, here too
+        sign_in(client, "bob", "a-new-secret-9")
+
+
+def test_the_dashboard_searches_by_file_name_and_pages(web):
+    from pipeline.analyze import Analyzer
+
+    analyzer = Analyzer()
+    with Store(web["db"]) as store:
+        for i in range(55):
+            add_done_call(store, analyzer, CONCRETE_PUSH, "bob", web["tmp"] / "web" / "reports", source=f"bob-{i}.json",
+                          uploader="bob", label=f"客户王总-{i:02d}-{'x' * 90}.mp3")
+    with client_for(web) as coach:
+        sign_in(coach, "carol")
+        first = coach.get("/dashboard")
+        assert first.text.count('<tr data-call="') == 50 and "page 1 of 2" in first.text
+        second = coach.get("/dashboard?page=2")
+        assert second.text.count('<tr data-call="') == 6
+        found = coach.get("/dashboard", params={"q": "王总-07"})
+        assert found.text.count('<tr data-call="') == 1 and "客户王总-07" in found.text
+        assert coach.get("/dashboard", params={"q": "ALICE"}).text.count('<tr data-call="') == 1  # by rep, any case
+
+
+def test_the_report_is_inline_not_in_a_frame(web):
+    """The report sat in a fixed 850 px iframe (two scrollbars, unusable on a phone); now it is part of the
+    page, still escaped, its style and script served under the app's CSP."""
+    with client_for(web) as client:
+        sign_in(client, "alice")
+        page = client.get(f"/calls/{web['call_id']}")
+        assert "<iframe" not in page.text and 'class="report-inline"' in page.text
+        assert 'data-t="' in page.text  # the evidence timestamps the player seeks to
+        assert '<script>alert("pwned")</script>' not in page.text and "&lt;script&gt;alert(" in page.text
+        assert '<link rel="stylesheet" href="/report.css">' in page.text and '<script src="/report.js"></script>' in page.text
+        csp = page.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        css, js = client.get("/report.css"), client.get("/report.js")
+        assert css.status_code == 200 and css.text.startswith(".report-inline {") and ":root" not in css.text
+        assert js.status_code == 200 and "player" in js.text and js.headers["content-type"].startswith("text/javascript")

@@ -3,7 +3,8 @@
 
 rep signs in → uploads a recording (drag-and-drop input, progress) → waits for done → opens the report
 → plays from an evidence timestamp; coach signs in → sees the call on the dashboard → marks a finding
-wrong → `callcoach feedback export` contains it.
+wrong → `callcoach feedback export` contains it; then the same pages on a 390 px phone in a Chinese
+browser: Chinese shell, nothing wider than the screen, the player still seeks.
 
 Screenshots of each page go to $CALLCOACH_SCREENSHOTS (docs/screenshots when refreshing the committed
 ones; CI keeps them under out/screenshots), else to the test's temporary folder.
@@ -73,6 +74,11 @@ def sign_in(page, url: str, name: str) -> None:
     page.click("#signin")
 
 
+def _fits(page) -> bool:
+    """Nothing makes the page scroll sideways (tables may scroll inside their own card)."""
+    return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
 def test_rep_uploads_coach_reviews_export_has_it(chromium, tmp_path, shots):
     db, data = tmp_path / "calls.db", tmp_path / "web"
     callcoach("users", "add", "alice", "--role", "rep", "--db", str(db), "--password-stdin", stdin=PASSWORDS["alice"] + "\n")
@@ -117,7 +123,7 @@ def test_rep_uploads_coach_reviews_export_has_it(chromium, tmp_path, shots):
 
         page.click(f"#calls-body tr[data-call='{call_id}'] a")
         page.wait_for_url(f"**/calls/{call_id}")
-        report = page.frame_locator("#report")
+        report = page.locator("#report")  # inline, not a frame
         evidence = report.locator("table.ev button.ts")
         evidence.first.wait_for()
         assert report.locator("text=" + SAMPLE.name).count() >= 1  # the upload's name, not the server's path
@@ -125,12 +131,11 @@ def test_rep_uploads_coach_reviews_export_has_it(chromium, tmp_path, shots):
         assert evidence.count() >= 1
         target_s = float(evidence.first.get_attribute("data-t"))
         evidence.first.click()
-        frame = page.frame(url=f"**/calls/{call_id}/report")
-        frame.wait_for_function("() => { const p = document.getElementById('player'); return p && !p.paused && p.currentTime > 0; }")
-        position = frame.evaluate("() => document.getElementById('player').currentTime")
+        page.wait_for_function("() => { const p = document.getElementById('player'); return p && !p.paused && p.currentTime > 0; }")
+        position = page.evaluate("() => document.getElementById('player').currentTime")
         assert target_s - 0.5 <= position <= target_s + 5, (target_s, position)  # played from the quoted moment
-        assert frame.locator("#timeline").count() == 1 and frame.locator(".turn").count() > 3
-        frame.evaluate("() => document.getElementById('player').pause()")
+        assert report.locator("#timeline").count() == 1 and report.locator(".turn").count() > 3
+        page.evaluate("() => document.getElementById('player').pause()")
         page.screenshot(path=shots / "05-rep-report-evidence.png")
         page.click("#signout")
         page.wait_for_url("**/signin")
@@ -144,7 +149,7 @@ def test_rep_uploads_coach_reviews_export_has_it(chromium, tmp_path, shots):
         page.screenshot(path=shots / "06-coach-dashboard.png", full_page=True)
         page.select_option("#filter-rep", "alice")
         page.click("#filters button[type=submit]")
-        page.wait_for_url("**/dashboard?rep=alice**")
+        page.wait_for_url("**/dashboard?*rep=alice*")
         assert page.locator(f"#calls tr[data-call='{call_id}']").count() == 1
 
         page.click(f"#calls tr[data-call='{call_id}'] a")
@@ -161,6 +166,44 @@ def test_rep_uploads_coach_reviews_export_has_it(chromium, tmp_path, shots):
         page.screenshot(path=shots / "07-coach-review.png")
         download = context.request.get(server.url + "/feedback.jsonl")
         assert download.status == 200 and call_id in download.text()
+        page.click("#signout")
+        page.wait_for_url("**/signin")
+
+        # ---- the same call on a phone (390 px), in a Chinese browser: Chinese shell, nothing wider than the screen
+        phone = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", device_scale_factor=2,
+                                     extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+        mobile = phone.new_page()
+        mobile.set_default_timeout(30_000)
+        mobile.on("pageerror", lambda error: errors.append(str(error)))
+        mobile.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        try:
+            sign_in(mobile, server.url, "alice")
+            mobile.wait_for_url("**/calls")
+            assert mobile.get_attribute("html", "lang") == "zh-CN" and "我的通话" in mobile.inner_text("h1")
+            assert "已完成" in mobile.inner_text(f"#calls-body tr[data-call='{call_id}']")
+            assert _fits(mobile), "the call list is wider than the phone"
+            mobile.screenshot(path=shots / "08-zh-phone-calls.png", full_page=True)
+            mobile.click(f"#calls-body tr[data-call='{call_id}'] a")
+            mobile.wait_for_url(f"**/calls/{call_id}")
+            assert "教练点评" in mobile.inner_text("#findings") and "销售通话辅导报告" not in mobile.inner_text("#findings")
+            assert _fits(mobile), "the report is wider than the phone"
+            mobile.locator("#report table.ev button.ts").first.click()
+            mobile.wait_for_function("() => { const p = document.getElementById('player'); return p && !p.paused; }")
+            mobile.evaluate("() => document.getElementById('player').pause()")
+            mobile.screenshot(path=shots / "09-zh-phone-report.png")
+            mobile.click("#signout")
+            mobile.wait_for_url("**/signin")
+            sign_in(mobile, server.url, "carol")
+            mobile.wait_for_url("**/dashboard")
+            assert "团队看板" in mobile.inner_text("h1") and _fits(mobile), "the dashboard is wider than the phone"
+            mobile.screenshot(path=shots / "10-zh-phone-dashboard.png")
+            mobile.click(f"#calls tr[data-call='{call_id}'] a")
+            mobile.wait_for_url(f"**/calls/{call_id}")
+            assert "结论对不对" in mobile.inner_text("#findings") and _fits(mobile)
+            mobile.locator("#findings").scroll_into_view_if_needed()
+            mobile.screenshot(path=shots / "11-zh-phone-review.png")
+        finally:
+            phone.close()
     finally:
         context.close()
         server.stop()

@@ -32,13 +32,15 @@ def test_a_v2_store_gains_the_web_tables_and_keeps_its_calls(tmp_path):
     old.close()
 
     with Store(path) as store:
-        assert SCHEMA_VERSION == 4 and store.schema_version == 4
+        assert SCHEMA_VERSION == 5 and store.schema_version == 5
         tables = _columns(store.db)
         assert {"users", "web_sessions", "uploads", "feedback"} <= set(tables)
         assert all(set(columns) <= set(tables[name]) for name, columns in before.items())
         assert "fingerprint" in tables["calls"] and store.call("aaaa").fingerprint is None  # a re-run redoes it
         assert store.call("aaaa").rep == "alice"
+        assert "ui_language" in tables["users"]  # v5: each user's interface language
         user = accounts.add_user(store, "alice", "rep", "long-enough-1")
+        assert user.ui_language is None
         assert accounts.authenticate(store, "alice", "long-enough-1") == user
         assert accounts.authenticate(store, "alice", "wrong-password") is None
         assert accounts.authenticate(store, "nobody", "long-enough-1") is None

@@ -9,6 +9,7 @@ Every string comes from ``pipeline.report.strings``.
 from __future__ import annotations
 
 import base64
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -66,13 +67,42 @@ def html_template_source() -> str:
     return env.loader.get_source(env, "report.html.j2")[0]
 
 
-def render_html(report: Report, audio_src: str | None) -> str:
-    """One self-contained HTML page (no external resources). ``audio_src`` is a ``data:`` URI or a
-    relative/absolute URL of the recording, or None for a page without a player."""
+def _html_context(report: Report, audio_src: str | None) -> dict:
     page = context(report)
     page["audio_src"] = audio_src or None
     page["timeline"] = timeline(report, page["lang"])
-    return html_env().get_template("report.html.j2").render(**page)
+    return page
+
+
+def render_html(report: Report, audio_src: str | None) -> str:
+    """One self-contained HTML page (no external resources). ``audio_src`` is a ``data:`` URI or a
+    relative/absolute URL of the recording, or None for a page without a player."""
+    return html_env().get_template("report.html.j2").render(**_html_context(report, audio_src))
+
+
+def render_html_content(report: Report, audio_src: str | None) -> str:
+    """The report's body alone (the template's ``content`` block), for a page that embeds it inline and
+    serves ``report_style(scope)`` and ``report_script()`` beside it."""
+    template = html_env().get_template("report.html.j2")
+    return "".join(template.blocks["content"](template.new_context(_html_context(report, audio_src))))
+
+
+def _static_block(tag: str) -> str:
+    """The text of the report template's (tag-free) <style> or <script> element."""
+    match = re.search(rf"<{tag}>(.*?)</{tag}>", html_template_source(), flags=re.S)
+    assert match is not None and "{{" not in match.group(1) and "{%" not in match.group(1)
+    return match.group(1)
+
+
+def report_script() -> str:
+    return _static_block("script")
+
+
+def report_style(scope: str) -> str:
+    """The report's CSS confined to ``scope`` (CSS nesting): its page-wide rules (``:root``, ``html``,
+    ``body``) become rules of the scope element, so an embedding page keeps its own look."""
+    css = re.sub(r"^(\s*)(:root|html|body)(\s*\{)", r"\1&\3", _static_block("style"), flags=re.M)
+    return f"{scope} {{\n{css}\n}}\n"
 
 
 def audio_data_uri(path: Path, max_bytes: int = 20_000_000) -> str | None:

@@ -1,13 +1,15 @@
 """Every sentence and name callcoach shows, in Mandarin and English: one home for the report views, the
-coaching messages, the analysers' evidence details and the role decision's basis.
+coaching messages, the analysers' evidence details, the role decision's basis and the web app's shell.
 
 Tables are keyed by language ("zh", "en"); ``say(lang, table, key, **values)`` formats one entry.
-Coaching messages live in ``coaching_messages.json`` beside this file (they are long and edited by coaches).
+Coaching messages live in ``coaching_messages.json`` beside this file (they are long and edited by coaches),
+the web app's shell in ``ui_strings.json``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
@@ -434,6 +436,35 @@ def coaching_messages() -> dict[str, dict[str, str]]:
 
 def coaching_message(language: str, key: str, **values: str) -> str:
     return coaching_messages()[language][key].format(**values)
+
+
+UI_LANGUAGES = ("zh", "en")
+
+
+@lru_cache(maxsize=1)
+def ui_strings() -> dict[str, dict[str, str]]:
+    """The web app's shell (``ui_strings.json``): navigation, statuses, forms, errors, finding names."""
+    table = json.loads(resources.files("pipeline.report").joinpath("ui_strings.json").read_text("utf-8"))
+    return {lang: table[lang] for lang in UI_LANGUAGES}
+
+
+def ui(language: str, key: str, **values: object) -> str:
+    return say(language, ui_strings(), key, **values)
+
+
+@lru_cache(maxsize=1)
+def _reasons_zh() -> list[tuple[re.Pattern[str], str]]:
+    table = json.loads(resources.files("pipeline.report").joinpath("ui_strings.json").read_text("utf-8"))
+    return [(re.compile(item["en"]), item["zh"]) for item in table["reasons_zh"]]
+
+
+def ui_reason(language: str, reason: str) -> str:
+    """A refusal's one-line reason (written in English where it is raised) in the user's language."""
+    if language == "zh":
+        for pattern, template in _reasons_zh():
+            if pattern.match(reason):
+                return pattern.sub(template, reason, count=1)
+    return reason
 
 
 def kind_label(kind: str, lang: str, reason: str | None = None, channels: Sequence[str] = ()) -> str:

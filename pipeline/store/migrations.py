@@ -193,10 +193,16 @@ ALTER TABLE calls ADD COLUMN fingerprint TEXT;
 ALTER TABLE runs ADD COLUMN fingerprint TEXT
 """
 
+# v5: each web user's choice of interface language ("zh", "en"; NULL: as the browser asks).
+_V5 = """
+ALTER TABLE users ADD COLUMN ui_language TEXT
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     _script(_V1),
     _steps(_script(_V2), _backfill_v2),
     _script(_V3),
     _script(_V4),
+    _script(_V5),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

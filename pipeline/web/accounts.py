@@ -36,6 +36,7 @@ class User:
     name: str
     role: Role
     disabled: bool
+    ui_language: str | None = None  # "zh" / "en"; None: as the browser asks
 
     @property
     def is_coach(self) -> bool:
@@ -54,7 +55,7 @@ class Session:
 
 
 def _user(row) -> User:
-    return User(row["user_id"], row["name"], row["role"], bool(row["disabled"]))
+    return User(row["user_id"], row["name"], row["role"], bool(row["disabled"]), row["ui_language"])
 
 
 def check_name(name: str) -> str:
@@ -87,12 +88,12 @@ def add_user(store: Store, name: str, role: str, password: str) -> User:
 
 
 def get_user(store: Store, name: str) -> User | None:
-    row = store.db.execute("SELECT user_id, name, role, disabled FROM users WHERE name = ?", (name,)).fetchone()
+    row = store.db.execute("SELECT user_id, name, role, disabled, ui_language FROM users WHERE name = ?", (name,)).fetchone()
     return _user(row) if row else None
 
 
 def list_users(store: Store) -> list[User]:
-    return [_user(row) for row in store.db.execute("SELECT user_id, name, role, disabled FROM users ORDER BY name")]
+    return [_user(row) for row in store.db.execute("SELECT user_id, name, role, disabled, ui_language FROM users ORDER BY name")]
 
 
 def set_password(store: Store, name: str, password: str) -> None:
@@ -103,6 +104,21 @@ def set_password(store: Store, name: str, password: str) -> None:
             raise CallcoachError(f"no user {name}")
         db.execute("UPDATE users SET password_hash = ? WHERE user_id = ?", (_hasher.hash(password), row[0]))
         db.execute("DELETE FROM web_sessions WHERE user_id = ?", (row[0],))  # signed out everywhere
+
+
+def set_ui_language(store: Store, user: User, language: str | None) -> None:
+    """The user's interface language ("zh", "en"), or None to follow the browser."""
+    if language not in (None, "zh", "en"):
+        raise CallcoachError(f"unknown interface language {language!r}")
+    with store.transaction() as db:
+        db.execute("UPDATE users SET ui_language = ? WHERE user_id = ?", (language, user.user_id))
+
+
+def change_password(store: Store, user: User, current: str, new: str) -> None:
+    """A user changing their own password: the current one must be right; every session of theirs ends."""
+    if authenticate(store, user.name, current) is None:
+        raise CallcoachError("the current password is wrong")
+    set_password(store, user.name, new)
 
 
 def set_disabled(store: Store, name: str, disabled: bool) -> None:
@@ -118,7 +134,7 @@ def set_disabled(store: Store, name: str, disabled: bool) -> None:
 def authenticate(store: Store, name: str, password: str) -> User | None:
     """The user whose name and password these are (and who is not disabled), else None."""
     row = store.db.execute(
-        "SELECT user_id, name, role, disabled, password_hash FROM users WHERE name = ?", (name,)
+        "SELECT user_id, name, role, disabled, ui_language, password_hash FROM users WHERE name = ?", (name,)
     ).fetchone()
     stored = row["password_hash"] if row else _DUMMY_HASH
     try:
@@ -155,7 +171,7 @@ def session_of(store: Store, token: str | None) -> Session | None:
     if not token or len(token) > 200:
         return None
     row = store.db.execute(
-        "SELECT u.user_id, u.name, u.role, u.disabled, s.csrf_token, s.expires_at FROM web_sessions s "
+        "SELECT u.user_id, u.name, u.role, u.disabled, u.ui_language, s.csrf_token, s.expires_at FROM web_sessions s "
         "JOIN users u USING (user_id) WHERE s.token_sha256 = ?",
         (_digest(token),),
     ).fetchone()

@@ -20,8 +20,9 @@ from fastapi.staticfiles import StaticFiles
 from pipeline.store.database import Store
 from pipeline.web import errors
 from pipeline.web.config import WebConfig
+from pipeline.web.i18n import set_browser_language
 from pipeline.web.queue import QueueSupervisor
-from pipeline.web.routes import call, coach, rep, signin
+from pipeline.web.routes import account, call, coach, rep, signin
 from pipeline.web.throttle import SigninThrottle
 
 STATIC = Path(__file__).parent / "static"
@@ -58,6 +59,7 @@ def create_app(config: WebConfig) -> FastAPI:
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
+        set_browser_language(request.headers.get("accept-language"))
         response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", APP_CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -71,6 +73,6 @@ def create_app(config: WebConfig) -> FastAPI:
     def favicon() -> Response:
         return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
-    for module in (signin, rep, call, coach):
+    for module in (signin, rep, call, coach, account):
         app.include_router(module.router)
     return app

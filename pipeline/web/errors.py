@@ -11,9 +11,11 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipeline.errors import CallcoachError
+from pipeline.report.strings import ui_reason
 from pipeline.store.database import Store
 from pipeline.web import accounts, uploads
 from pipeline.web.config import SESSION_COOKIE, WebConfig
+from pipeline.web.i18n import language_of
 from pipeline.web.pages import page, wants_json
 
 log = logging.getLogger(__name__)
@@ -33,11 +35,16 @@ class Refused(Exception):
 
 
 def refusal(request: Request, status: int, reason: str) -> Response:
+    """The refusal as JSON or as a page, its reason in the user's language."""
+    config: WebConfig = request.app.state.config
+    try:
+        with Store(config.db, create=False) as store:
+            session = accounts.session_of(store, request.cookies.get(SESSION_COOKIE))
+    except CallcoachError:
+        session = None  # the store itself is the trouble: answer without a user
+    reason = ui_reason(language_of(session), reason)
     if wants_json(request):
         return JSONResponse({"error": reason}, status_code=status)
-    config: WebConfig = request.app.state.config
-    with Store(config.db, create=False) as store:
-        session = accounts.session_of(store, request.cookies.get(SESSION_COOKIE))
     return page("error.html.j2", status=status, session=session, status_code=status, reason=reason)
 
 

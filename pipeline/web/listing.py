@@ -63,9 +63,12 @@ def entries(store: Store, rows: list[CallRow], viewer: User) -> list[dict]:
     ]
 
 
-def filtered(store: Store, rep: str, date_from: str, date_to: str, flag: str) -> list[CallRow]:
-    """The calls matching the dashboard's filters (empty string: no filter). Dates are YYYY-MM-DD."""
+def filtered(store: Store, rep: str, date_from: str, date_to: str, flag: str, search: str = "") -> list[CallRow]:
+    """The calls matching the dashboard's filters (empty string: no filter). Dates are YYYY-MM-DD; ``search``
+    matches the file name (as uploaded, or the archive's) or the rep, ignoring case."""
     reviewed = {r[0] for r in store.db.execute("SELECT DISTINCT call_id FROM feedback")}
+    names = display_names(store) if search else {}
+    needle = search.casefold()
     tests: dict[str, Callable[[CallRow], bool]] = {
         "pushed": lambda r: r.status == "done" and bool(r.meeting_pushed),
         "not_pushed": lambda r: r.status == "done" and r.meeting_pushed is False,
@@ -85,6 +88,7 @@ def filtered(store: Store, rep: str, date_from: str, date_to: str, flag: str) ->
         and (not date_from or (r.call_date or "") >= date_from)
         and (not date_to or (r.call_date or "9999") <= date_to)
         and keep(r)
+        and (not needle or needle in name_of(r, names).casefold() or needle in (r.rep or "").casefold())
     ]
 
 

@@ -13,7 +13,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from pipeline.report.strings import ui
 from pipeline.report.timefmt import mmss
+from pipeline.web import i18n
 from pipeline.web.accounts import Session
 
 
@@ -28,7 +30,6 @@ def templates() -> Environment:
     )
     env.filters["mmss"] = mmss
     env.filters["when"] = lambda t: time.strftime("%Y-%m-%d %H:%M", time.localtime(t)) if t else "—"
-    env.filters["yesno"] = lambda v: "—" if v is None else ("yes" if v else "no")
     env.filters["anchor"] = finding_anchor
     return env
 
@@ -39,8 +40,13 @@ def finding_anchor(key: str) -> str:
 
 
 def page(template: str, status: int = 200, session: Session | None = None, **context) -> HTMLResponse:
-    html = templates().get_template(template).render(session=session, user=session.user if session else None, **context)
-    return HTMLResponse(html, status_code=status)
+    """A page in the user's language (``pipeline.web.i18n``): templates say ``t("key")`` for every string."""
+    lang = i18n.language_of(session)
+    html = templates().get_template(template).render(
+        session=session, user=session.user if session else None, lang=lang, html_lang=i18n.HTML_LANG[lang],
+        t=lambda key, **values: ui(lang, key, **values), finding_label=lambda key: i18n.finding_label(lang, key),
+        shown=lambda value: i18n.shown(lang, value), script_strings=i18n.script_strings(lang), **context)
+    return HTMLResponse(html, status_code=status, headers={"Content-Language": i18n.HTML_LANG[lang], "Vary": "Accept-Language, Cookie"})
 
 
 def wants_json(request: Request) -> bool:

@@ -60,7 +60,7 @@ async def signin(request: Request, config: ConfigDep, form: FormDep) -> Response
     user = await run_in_threadpool(_authenticate, config, name, password)  # argon2 takes a while on purpose
     if user is None:  # the attempt keeps its slot: a failure
         return page("signin.html.j2", status=401, signin_token=expected, next=safe_next(form.get("next", "/")),
-                    error="Wrong name or password.", name=name)
+                    error="signin.wrong", name=name)
     attempt.succeeded()
     token = await run_in_threadpool(_open_session, config, user)
     response = RedirectResponse(safe_next(form.get("next", "/")), status_code=303)

@@ -2,6 +2,7 @@
 // the report (so the recording keeps playing).
 (function () {
   "use strict";
+  var t = window.callcoachText;
   var pending = document.getElementById("pending");
   if (pending) {
     var status = pending.getAttribute("data-status");
@@ -13,7 +14,7 @@
       event.preventDefault();
       var saved = form.querySelector(".saved");
       var data = new URLSearchParams(new FormData(form));
-      saved.textContent = "saving…";
+      saved.textContent = t("findings.saving");
       fetch(form.action, {
         method: "POST",
         body: data,
@@ -24,10 +25,10 @@
           return response.json().then(function (body) { return { ok: response.ok, body: body }; });
         })
         .then(function (result) {
-          saved.textContent = result.ok ? "saved" : "not saved: " + (result.body.error || "error");
+          saved.textContent = result.ok ? t("findings.saved") : t("findings.not_saved", { error: result.body.error || t("js.server_error") });
           form.classList.toggle("judged", result.ok);
         })
-        .catch(function () { saved.textContent = "not saved: network error"; });
+        .catch(function () { saved.textContent = t("findings.not_saved", { error: t("findings.network") }); });
     });
   });
 })();

@@ -3,6 +3,7 @@
 (function () {
   "use strict";
   var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+  var t = window.callcoachText;
   var zone = document.getElementById("dropzone");
   var input = document.getElementById("files");
   var list = document.getElementById("progress-list");
@@ -28,7 +29,7 @@
       bar.max = 100;
       bar.value = 0;
       item.appendChild(bar);
-      var state = el("span", "state", "waiting");
+      var state = el("span", "state", t("js.waiting"));
       item.appendChild(state);
       list.appendChild(item);
       queue.push({ file: files[i], bar: bar, state: state, item: item });
@@ -40,7 +41,7 @@
     job.item.classList.add(ok ? "ok" : "failed");
     job.state.textContent = text;
     if (href) {
-      var link = el("a", null, "open");
+      var link = el("a", null, t("js.open"));
       link.href = href;
       job.state.appendChild(document.createTextNode(" · "));
       job.state.appendChild(link);
@@ -54,11 +55,11 @@
     if (busy || !queue.length) return;
     var job = queue.shift();
     if (maxBytes && job.file.size > maxBytes) {
-      finish(job, false, "too large: the limit is " + Math.round(maxBytes / 1048576) + " MB");
+      finish(job, false, t("js.too_large", { mb: Math.round(maxBytes / 1048576) }));
       return;
     }
     busy = true;
-    job.state.textContent = "uploading";
+    job.state.textContent = t("js.uploading");
     var xhr = new XMLHttpRequest();
     xhr.open("POST", "/uploads");
     xhr.setRequestHeader("X-CSRF-Token", csrf);
@@ -73,14 +74,14 @@
       try { data = JSON.parse(xhr.responseText); } catch (err) { /* not JSON */ }
       if (xhr.status === 201) {
         job.bar.value = 100;
-        finish(job, true, data.duplicate ? "already uploaded (" + data.status + ")" : "uploaded · " + data.status, data.href);
+        finish(job, true, t(data.duplicate ? "js.already" : "js.uploaded", { status: t("status." + data.status) }), data.href);
       } else if (xhr.status === 401) {
-        finish(job, false, "signed out: sign in again");
+        finish(job, false, t("js.signed_out"));
       } else {
-        finish(job, false, "refused (" + xhr.status + "): " + (data.error || "server error"));
+        finish(job, false, t("js.refused", { code: xhr.status, error: data.error || t("js.server_error") }));
       }
     };
-    xhr.onerror = function () { finish(job, false, "network error: the upload did not reach the server"); };
+    xhr.onerror = function () { finish(job, false, t("js.network")); };
     xhr.send(job.file);
   }
 
@@ -105,7 +106,7 @@
     while (body.firstChild) body.removeChild(body.firstChild);
     if (!calls.length) {
       var empty = el("tr", "empty");
-      var td = cell(empty, "No calls yet: upload a recording after your next call.", "muted");
+      var td = cell(empty, t("calls.empty"), "muted");
       td.colSpan = 7;
       body.appendChild(empty);
       return;
@@ -120,15 +121,15 @@
       name.appendChild(link);
       cell(row, call.duration);
       var status = cell(row, "");
-      status.appendChild(el("span", "status status-" + call.status, call.status));
+      status.appendChild(el("span", "status status-" + call.status, t("status." + call.status)));
       if (call.status === "failed" && call.error) {
         status.appendChild(document.createTextNode(" "));
         status.appendChild(el("span", "reason", call.error));
       }
       var done = call.status === "done" && !call.too_short;
-      var push = done ? (call.concrete ? "concrete push" : call.pushed ? "vague push" : "no push") + (call.downgraded ? " · downgraded" : "") : "";
-      cell(row, call.too_short ? "too short to judge" : push);
-      cell(row, done ? (call.distracted ? "distracted" : "listening") : "");
+      var push = done ? t(call.concrete ? "push.concrete" : call.pushed ? "push.vague" : "push.none") + (call.downgraded ? " · " + t("push.downgraded") : "") : "";
+      cell(row, call.too_short ? t("too_short") : push);
+      cell(row, done ? t(call.distracted ? "customer.distracted" : "customer.listening") : "");
       cell(row, call.score);
       body.appendChild(row);
     });
