@@ -730,3 +730,14 @@ def test_the_report_is_inline_not_in_a_frame(web):
         css, js = client.get("/report.css"), client.get("/report.js")
         assert css.status_code == 200 and css.text.startswith(".report-inline {") and ":root" not in css.text
         assert js.status_code == 200 and "player" in js.text and js.headers["content-type"].startswith("text/javascript")
+
+
+def test_uploads_are_sniffed_in_a_child_process_with_a_timeout(tmp_path):
+    """FFmpeg parses untrusted bytes in a child process: a file it cannot finish within the timeout is
+    refused, and the server process never opened it."""
+    from pipeline.web.sniff import NotAudio, sniff
+
+    found = sniff(SAMPLE, max_s=3600)
+    assert found.format_name == "mp3" and 40 < found.duration_s < 46 and not found.over_limit
+    with pytest.raises(NotAudio, match="within"):
+        sniff(SAMPLE, max_s=3600, timeout_s=0.01)  # the child cannot even start in 10 ms

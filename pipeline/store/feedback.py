@@ -29,30 +29,23 @@ OUTCOMES = ("accepted", "declined", "deferred", "none")
 
 @dataclass(frozen=True)
 class Finding:
-    key: str  # "meeting.pushed", "coaching.channel", ...
-    label: str  # what the coach reads
+    key: str  # "meeting.pushed", "coaching.channel", ...; what a coach reads for it: pipeline/web/i18n.py
     value: Any  # what the pipeline said (JSON-able)
     choices: tuple[Any, ...]  # the values a correction may take (empty: free, e.g. a coaching point)
     detail: str = ""
 
-    @property
-    def shown(self) -> str:
-        if isinstance(self.value, bool):
-            return "yes" if self.value else "no"
-        return "—" if self.value is None else str(self.value)
-
 
 _LABEL_FIELDS = (
-    ("meeting.pushed", "Rep pushed for an in-person meeting", (True, False)),
-    ("meeting.concrete", "The proposal was concrete (day, time or place)", (True, False)),
-    ("meeting.outcome", "Customer's answer to the push", OUTCOMES),
-    ("meeting.downgraded", "Rep downgraded to a weaker channel", (True, False)),
-    ("meeting.distance_excuse", "Rep used distance as an excuse", (True, False)),
-    ("distraction.distracted", "Customer was distracted", (True, False)),
-    ("distraction.rep_checked_availability", "Rep asked whether it was a good time", (True, False)),
-    ("distraction.rep_adapted", "Rep adapted to the distracted customer", (True, False)),
+    ("meeting.pushed", (True, False)),
+    ("meeting.concrete", (True, False)),
+    ("meeting.outcome", OUTCOMES),
+    ("meeting.downgraded", (True, False)),
+    ("meeting.distance_excuse", (True, False)),
+    ("distraction.distracted", (True, False)),
+    ("distraction.rep_checked_availability", (True, False)),
+    ("distraction.rep_adapted", (True, False)),
 )
-LABEL_KEYS = tuple(key for key, _, _ in _LABEL_FIELDS)
+LABEL_KEYS = tuple(key for key, _ in _LABEL_FIELDS)
 
 
 def _get(data: dict, dotted: str) -> Any:
@@ -65,14 +58,13 @@ def findings_of(report: Report) -> list[Finding]:
     """The findings of a report a coach can judge, in reading order."""
     data = report.model_dump(mode="json")
     findings = []
-    for key, label, choices in _LABEL_FIELDS:
+    for key, choices in _LABEL_FIELDS:
         value = _get(data, key)
         if key == "distraction.rep_adapted" and value is None:
             continue  # only judged on distracted calls
-        findings.append(Finding(key, label, value, choices))
+        findings.append(Finding(key, value, choices))
     for point in report.coaching:
-        findings.append(Finding(f"coaching.{point.principle}", f"Coaching: {point.principle.replace('_', ' ')}",
-                                point.verdict, (), point.message))
+        findings.append(Finding(f"coaching.{point.principle}", point.verdict, (), point.message))
     return findings
 
 
