@@ -25,7 +25,8 @@ from pipeline.training.evaluate import load_labeled  # noqa: E402
 from pipeline.transcript import transcript_from_dict  # noqa: E402
 
 DEFAULT_SETS = ("tests/data/dev", "tests/data/unseen", "tests/data/asr/samples.jsonl", "tests/data/beike/heldout.jsonl",
-                "tests/data/beike/heldout2.jsonl", "tests/data/beike/heldout3.jsonl")
+                "tests/data/beike/heldout2.jsonl", "tests/data/beike/heldout3.jsonl",
+                "tests/data/beike/heldout4.jsonl")
 BINS = (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0001)
 FINDINGS = (("meeting.pushed", "pushed_probability", "pushed"), ("meeting.downgraded", "downgraded_probability", "downgraded"),
             ("meeting.concrete", "concrete_probability", "concrete"))

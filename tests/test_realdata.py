@@ -83,7 +83,8 @@ BEIKE_SETS = {"tune": ROOT / "models" / "training" / "beike" / "tune.jsonl",  # 
               "tune2": ROOT / "models" / "training" / "beike" / "tune2.jsonl",  # second draw: tunes rules
               "heldout2": ROOT / "tests" / "data" / "beike" / "heldout2.jsonl",  # second draw: evaluation only
               "tune3": ROOT / "models" / "training" / "beike" / "tune3.jsonl",  # third draw: tunes rules
-              "heldout3": ROOT / "tests" / "data" / "beike" / "heldout3.jsonl"}  # third draw: evaluation only
+              "heldout3": ROOT / "tests" / "data" / "beike" / "heldout3.jsonl",  # third draw: evaluation only
+              "heldout4": ROOT / "tests" / "data" / "beike" / "heldout4.jsonl"}  # fourth draw (its tuning part unlabeled)
 
 
 def _beike_set(name: str):
@@ -93,15 +94,15 @@ def _beike_set(name: str):
 
 
 def test_beike_labels_are_the_random_draw_split_before_anyone_read_them(realdata):
-    """Three draws of 600 sessions (seeds 2026, 2027, 2028; each from the sessions the earlier ones left); in
-    each the first 300 drawn tune, the other 300 are held out."""
+    """Four draws of 600 sessions (seeds 2026–2029; each from the sessions the earlier ones left); in each the
+    first 300 drawn tune, the other 300 are held out."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("select", ROOT / "tests" / "data" / "beike" / "select.py")
     select = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(select)
-    drawn = dict(select.selection(1)) | dict(select.selection(2)) | dict(select.selection(3))
-    assert len(drawn) == 1800
+    drawn = dict(select.selection(1)) | dict(select.selection(2)) | dict(select.selection(3)) | dict(select.selection(4))
+    assert len(drawn) == 2400
     for name in BEIKE_SETS:
         calls = _beike_set(name)
         assert len(calls) == 300 and all(drawn[call.transcript["session"]] == name for call in calls)
