@@ -74,6 +74,12 @@ def sign_in(page, url: str, name: str) -> None:
     page.click("#signin")
 
 
+def switch_user(page, url: str, name: str) -> None:
+    page.click("#signout")
+    page.wait_for_url("**/signin")
+    sign_in(page, url, name)
+
+
 def _fits(page) -> bool:
     """Nothing makes the page scroll sideways (tables may scroll inside their own card)."""
     return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
@@ -137,11 +143,9 @@ def test_rep_uploads_coach_reviews_export_has_it(chromium, tmp_path, shots):
         assert report.locator("#timeline").count() == 1 and report.locator(".turn").count() > 3
         page.evaluate("() => document.getElementById('player').pause()")
         page.screenshot(path=shots / "05-rep-report-evidence.png")
-        page.click("#signout")
-        page.wait_for_url("**/signin")
 
         # ---- coach
-        sign_in(page, server.url, "carol")
+        switch_user(page, server.url, "carol")
         page.wait_for_url("**/dashboard")
         listed = page.locator(f"#calls tr[data-call='{call_id}']")
         assert listed.count() == 1 and "alice" in listed.inner_text() and "done" in listed.inner_text()
@@ -191,9 +195,7 @@ def test_rep_uploads_coach_reviews_export_has_it(chromium, tmp_path, shots):
             mobile.wait_for_function("() => { const p = document.getElementById('player'); return p && !p.paused; }")
             mobile.evaluate("() => document.getElementById('player').pause()")
             mobile.screenshot(path=shots / "09-zh-phone-report.png")
-            mobile.click("#signout")
-            mobile.wait_for_url("**/signin")
-            sign_in(mobile, server.url, "carol")
+            switch_user(mobile, server.url, "carol")
             mobile.wait_for_url("**/dashboard")
             assert "团队看板" in mobile.inner_text("h1") and _fits(mobile), "the dashboard is wider than the phone"
             mobile.screenshot(path=shots / "10-zh-phone-dashboard.png")

@@ -31,6 +31,7 @@ from pipeline.report.schema import (
     NoPushBasis,
     NotAPushReason,
     Outcome,
+    ProposedTime,
     PushBasis,
 )
 
@@ -150,14 +151,11 @@ def _unique(texts: list[str]) -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-def _find_proposals(
-    call: Call, evidence: list[Evidence], use_classifier: bool = True, near_misses: list[tuple[float, int]] | None = None
-) -> tuple[list[_Proposal], bool]:
-    """Rep clauses proposing an in-person meeting; also returns whether the rep used distance as an excuse.
-    ``near_misses`` collects (classifier probability, turn) of rep turns that read half like a push."""
+def _find_proposals(call: Call, evidence: list[Evidence], use_classifier: bool = True) -> tuple[list[_Proposal], bool, bool]:
+    """Rep clauses proposing an in-person meeting; also returns whether the rep used distance as an excuse,
+    and whether a rep turn read half like a push to the classifier (a near miss)."""
     proposals: list[_Proposal] = []
-    distance_excuse = False
-    near_misses = [] if near_misses is None else near_misses
+    distance_excuse = near_miss = False
     for turn, doc in zip(call.transcript.turns, call.docs, strict=True):
         if not call.rep_side(turn):
             continue
@@ -211,8 +209,7 @@ def _find_proposals(
         # unless a cue already explained why this turn is not a push (an online tour, a weaker channel).
         unexplained = not (proposed_here or blocked_here or talked_out or turn_labels & OTHER_CHANNEL)
         push_probability = _push_probability(turn.text, call.transcript.language) if use_classifier and unexplained else 0.0
-        if push_probability >= NEAR_MISS_PROBABILITY:
-            near_misses.append((push_probability, turn.index))
+        near_miss = near_miss or push_probability >= NEAR_MISS_PROBABILITY
         if push_probability >= classifiers.PROPOSALS.min_confidence:
             proposed_here = True
             proposals.append(
@@ -232,7 +229,7 @@ def _find_proposals(
             span = cues_in(doc, "DISTANCE")[0]
             clause = next(c for c in clauses(doc) if c.start <= span.start < c.end)
             evidence.append(_evidence(call, turn.index, clause, "distance_excuse"))
-    return proposals, distance_excuse
+    return proposals, distance_excuse, near_miss
 
 
 def _push_probability(text: str, language: str) -> float:
@@ -280,8 +277,7 @@ def proposal_turns(call: Call) -> list[int]:
 
 def analyze(call: Call) -> Meeting:
     evidence: list[Evidence] = []
-    near_misses: list[tuple[float, int]] = []
-    proposals, distance_excuse = _find_proposals(call, evidence, near_misses=near_misses)
+    proposals, distance_excuse, near_miss = _find_proposals(call, evidence)
     turns = call.transcript.turns
 
     # A later proposal counts as another attempt only after the customer pushed back;
@@ -353,9 +349,10 @@ def analyze(call: Call) -> Meeting:
                 evidence.append(_evidence(call, turn.index, clause, "downgrade_accepted", channels=found))
 
     concrete = any(p.when or p.where for p in proposals)
-    pushed_basis = _push_basis(proposals, evidence, near_misses)
+    times = [parse_time(p.time_text, call.transcript.language) if p.when else None for p in proposals]
+    pushed_basis = _push_basis(proposals, evidence, near_miss)
     downgraded_basis = _downgrade_basis(downgrade_cues, logistics_only)
-    concrete_basis = _concrete_basis(proposals, call.transcript.language)
+    concrete_basis = _concrete_basis(proposals, times)
     return Meeting(
         pushed=bool(proposals),
         concrete=concrete,
@@ -375,9 +372,9 @@ def analyze(call: Call) -> Meeting:
                 kind=p.kind,
                 when=p.when,
                 where=p.where,
-                time=parse_time(p.time_text, call.transcript.language) if p.when else None,
+                time=time,
             )
-            for p in proposals
+            for p, time in zip(proposals, times, strict=True)
         ],
         evidence=evidence,
         pushed_probability=calibration.probability("meeting.pushed", pushed_basis),
@@ -393,12 +390,12 @@ def analyze(call: Call) -> Meeting:
 _BASIS_ORDER: tuple[PushBasis, ...] = ("meeting_words", "pickup", "viewing_offer", "arranging", "asking_time", "classifier")
 
 
-def _push_basis(proposals: list[_Proposal], evidence: list[Evidence], near_misses: list[tuple[float, int]]) -> PushBasis | NoPushBasis:
+def _push_basis(proposals: list[_Proposal], evidence: list[Evidence], near_miss: bool) -> PushBasis | NoPushBasis:
     if proposals:
         return min((p.basis for p in proposals), key=_BASIS_ORDER.index)
     if any(e.kind in ("not_a_push", "talked_out_of_meeting") for e in evidence):
         return "blocked"
-    return "near_miss" if near_misses else "nothing"
+    return "near_miss" if near_miss else "nothing"
 
 
 def _downgrade_basis(cues: set[str], logistics_only: bool) -> DowngradeBasis:
@@ -413,10 +410,10 @@ def _downgrade_basis(cues: set[str], logistics_only: bool) -> DowngradeBasis:
     return "logistics_only" if logistics_only else "nothing"
 
 
-def _concrete_basis(proposals: list[_Proposal], language: str) -> ConcreteBasis | None:
+def _concrete_basis(proposals: list[_Proposal], times: list[ProposedTime | None]) -> ConcreteBasis | None:
     if not proposals:
         return None
-    named = [parse_time(p.time_text, language) for p in proposals if p.when]
+    named = [t for p, t in zip(proposals, times, strict=True) if p.when]
     if any(t is not None and t.clock for t in named):
         return "clock"
     if any(t is not None and t.is_specific for t in named):

@@ -60,6 +60,7 @@ def render_markdown(report: Report) -> str:
     return _md_env().get_template("report.md.j2").render(**context(report))
 
 
+@lru_cache(maxsize=1)
 def html_template_source() -> str:
     """The HTML report template's own text (the web app hashes its inline script for the page's CSP)."""
     env = html_env()
@@ -94,10 +95,12 @@ def _static_block(tag: str) -> str:
     return match.group(1)
 
 
+@lru_cache(maxsize=1)
 def report_script() -> str:
     return _static_block("script")
 
 
+@lru_cache(maxsize=4)
 def report_style(scope: str) -> str:
     """The report's CSS confined to ``scope`` (CSS nesting): its page-wide rules (``:root``, ``html``,
     ``body``) become rules of the scope element, so an embedding page keeps its own look."""

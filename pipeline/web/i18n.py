@@ -47,7 +47,7 @@ def finding_label(lang: str, key: str) -> str:
     if key.startswith("coaching."):
         principle = key.split(".", 1)[1]
         return ui(lang, "finding.coaching", principle=NAMES[lang].get(principle, principle.replace("_", " ")))
-    return ui(lang, f"finding.{key}") if f"finding.{key}" in _keys(lang) else key
+    return ui(lang, f"finding.{key}") if f"finding.{key}" in ui_strings()[lang] else key
 
 
 def shown(lang: str, value: Any) -> str:
@@ -56,13 +56,9 @@ def shown(lang: str, value: Any) -> str:
         return ui(lang, "yes" if value else "no")
     if value is None:
         return "—"
-    if f"outcome.{value}" in _keys(lang):
+    if f"outcome.{value}" in ui_strings()[lang]:
         return ui(lang, f"outcome.{value}")
     return NAMES[lang].get(str(value), str(value))
-
-
-def _keys(lang: str) -> dict[str, str]:
-    return ui_strings()[lang]
 
 
 # What the pages' scripts need, in the page's language (passed as a data attribute, never inline script).

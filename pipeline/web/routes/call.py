@@ -77,11 +77,9 @@ def call_page(call_id: str, session: SessionDep, store: StoreDep) -> Response:
 def call_report(call_id: str, session: SessionDep, store: StoreDep) -> Response:
     row = call_row(store, session, call_id)
     report = store.report(call_id)
-    label = name_of(row, display_names(store, session.user))
     if report is None:
         raise Refused(404, "this call has no report yet")
-    # The reader knows the call by its file name, not by where the server keeps it.
-    html = render_html(report.model_copy(update={"source": label}), _audio_url(row))
+    html = render_html(_as_named(report, row, store, session), _audio_url(row))
     csp = (f"default-src 'none'; script-src {script_hashes(html_template_source())}; style-src 'unsafe-inline'; img-src data:; "
            "media-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
     return HTMLResponse(html, headers={"Content-Security-Policy": csp})
