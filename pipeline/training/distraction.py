@@ -44,6 +44,8 @@ class TrainingRow:
 def _text_rows() -> list[TrainingRow]:
     rows = []
     for item in labeled_calls():
+        if item.get("channel") == "chat":
+            continue  # a chat has no voice, no pauses and no moment of half-listening: nothing to learn about calls
         call = Call.parse(transcript_from_dict(item, item["id"]))
         rows.append(TrainingRow(item["id"], "text", gather(call)[1], item["labels"]["distraction"]["distracted"]))
     return rows
