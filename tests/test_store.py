@@ -250,6 +250,31 @@ def test_processes_racing_for_the_same_calls_claim_each_once(tmp_path):
     assert sum(1 for part in claimed if part) >= 2  # the processes really competed
 
 
+def _open_at_once(db: str, start, queue) -> None:
+    start.wait()
+    try:
+        Store(db).close()
+        queue.put("ok")
+    except CallcoachError as error:
+        queue.put(str(error))
+
+
+def test_processes_opening_a_new_store_at_once_all_get_it(tmp_path):
+    """Two batch runs started together on a store that does not exist yet: switching the new file to WAL answers
+    "database is locked" at once (SQLite does not wait there), which used to fail one run with exit 2."""
+    context = mp.get_context("fork")  # already imported: the processes reach the file within microseconds
+    for round_ in range(15):
+        db = str(tmp_path / f"new{round_}.db")
+        start, queue = context.Barrier(4), context.Queue()
+        processes = [context.Process(target=_open_at_once, args=(db, start, queue)) for _ in range(4)]
+        for process in processes:
+            process.start()
+        outcomes = [queue.get(timeout=120) for _ in processes]
+        for process in processes:
+            process.join(timeout=30)
+        assert outcomes == ["ok"] * 4, outcomes
+
+
 def test_claims_of_dead_processes_are_taken_back(tmp_path):
     host = Owner.current().host
     with Store(tmp_path / "q.db") as store:

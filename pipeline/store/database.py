@@ -64,8 +64,7 @@ class Store:
             raise CallcoachError(f"cannot open store {self.path}: {_reason(error)}") from error
         self.db.row_factory = sqlite3.Row
         try:
-            if self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
-                raise CallcoachError(f"store {self.path}: cannot switch to WAL mode (a network file system?)")
+            self._use_wal(busy_timeout_s)
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
@@ -77,6 +76,21 @@ class Store:
             raise
 
     # -- plumbing
+
+    def _use_wal(self, busy_timeout_s: float) -> None:
+        """Switch to WAL once per file. The switch needs the file to itself and SQLite answers "locked" at once,
+        without waiting, when another process is opening the same new store: wait and try again here."""
+        deadline = time.monotonic() + busy_timeout_s
+        while True:
+            try:
+                mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower()
+                break
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        if mode != "wal":
+            raise CallcoachError(f"store {self.path}: cannot switch to WAL mode (a network file system?)")
 
     def close(self) -> None:
         self.db.close()
