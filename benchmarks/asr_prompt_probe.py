@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 import librosa  # noqa: E402
 from faster_whisper import WhisperModel  # noqa: E402
 
-from pipeline.audio.asr import _PROMPTS  # noqa: E402
+from pipeline.audio.asr import PROMPTS  # noqa: E402
 from pipeline.audio.whisper_models import resolve  # noqa: E402
 from pipeline.training.realdata import realdata_dir  # noqa: E402
 
@@ -43,7 +43,7 @@ def main() -> None:
             start = time.perf_counter()
             segments, _ = model.transcribe(audio, language="zh", beam_size=5, vad_filter=True, word_timestamps=words,
                                            condition_on_previous_text=False,
-                                           initial_prompt=_PROMPTS.get(prompt) if prompt else None)
+                                           initial_prompt=PROMPTS.get(prompt) if prompt else None)
             temperatures.update(segment.temperature for segment in segments)
             times.append(time.perf_counter() - start)
         print(f"{uid:10} " + " ".join(f"{t:17.1f}s" for t in times) + f"  {sorted(temperatures)}", flush=True)

@@ -1,10 +1,13 @@
-"""Benchmark: `callcoach analyze` vs plain faster-whisper on the same files, in one run.
+"""Benchmark: `callcoach analyze` against plain faster-whisper on the same files, alternating, in one run.
 
-Each side runs in its own fresh process (so peak memory is its own), with the same model,
-compute type and beam size. Prints per-file times, totals, their ratio, real-time factors and
-peak resident memory. Usage:
+Three processes, each loading its model once: the pipeline (the whole analysis: decoding plan, Whisper,
+roles, findings, report), plain faster-whisper as its README calls it (``transcribe(audio, beam_size=B)`` on
+the mono downmix), and plain faster-whisper with VAD and word timestamps (what the pipeline delivers). Same
+model, compute type, beam and threads. Files go round A B C A B C … for ``--rounds`` rounds, so load drifts
+on a shared machine hit all sides alike; per-file times are medians over the rounds. Prints totals, the
+ratios, real-time factors and each process's peak resident memory. Usage:
 
-    .venv/bin/python benchmarks/bench_analyze.py [FILES...] [--beam-size 5] [--compute-type int8]
+    .venv/bin/python benchmarks/bench_analyze.py [FILES...] [--rounds 2] [--beam-size 5] [--threads 2]
 """
 
 from __future__ import annotations
@@ -19,63 +22,48 @@ from pathlib import Path
 from pipeline.audio.formats import AUDIO_SUFFIXES
 
 ROOT = Path(__file__).resolve().parent.parent
+SIDES = ("pipeline", "plain", "plain-vad-words")
 
 
-def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _serve(side: str, beam_size: int, compute_type: str, threads: int, connection) -> None:
+    """A side's process: load once, then time each file it is sent; None ends it with the peak memory."""
+    if side == "pipeline":
+        from pipeline.analyze import AnalyzeOptions, Analyzer
+        from pipeline.audio.asr import AsrSettings
 
+        analyzer = Analyzer(AnalyzeOptions(asr=AsrSettings(beam_size=beam_size, compute_type=compute_type,
+                                                           cpu_threads=threads)))
+        analyzer.transcriber  # noqa: B018 - load the model before timing files
 
-def run_callcoach(files: list[str], beam_size: int, compute_type: str, queue) -> None:
-    from pipeline.analyze import AnalyzeOptions, Analyzer
-    from pipeline.audio.asr import AsrSettings
+        def work(path: str) -> None:
+            analyzer.analyze(Path(path))
+    else:
+        from faster_whisper import WhisperModel, decode_audio
 
-    started = time.perf_counter()
-    analyzer = Analyzer(AnalyzeOptions(asr=AsrSettings(beam_size=beam_size, compute_type=compute_type)))
-    analyzer.transcriber  # noqa: B018 - load the model before timing files
-    load_s = time.perf_counter() - started
-    times = {}
-    for file in files:
-        t0 = time.perf_counter()
-        analyzer.analyze(Path(file))
-        times[file] = time.perf_counter() - t0
-    queue.put({"load_s": load_s, "times": times, "peak_mib": _peak_rss_mib()})
+        from pipeline.audio.whisper_models import resolve
 
+        model = WhisperModel(resolve("base"), device="cpu", compute_type=compute_type, cpu_threads=threads)
+        extras = {"vad_filter": True, "word_timestamps": True} if side == "plain-vad-words" else {}
 
-def run_faster_whisper(files: list[str], beam_size: int, compute_type: str, split_stereo: bool, queue) -> None:
-    from faster_whisper import WhisperModel, decode_audio
-
-    from pipeline.audio.whisper_models import resolve
-
-    started = time.perf_counter()
-    model = WhisperModel(resolve("base"), device="cpu", compute_type=compute_type)
-    load_s = time.perf_counter() - started
-    times = {}
-    for file in files:
-        t0 = time.perf_counter()
-        audio = decode_audio(file, split_stereo=split_stereo)
-        channels = audio if split_stereo else (audio,)
-        for channel in channels:
-            segments, _ = model.transcribe(channel, beam_size=beam_size, vad_filter=True, word_timestamps=True)
+        def work(path: str) -> None:
+            segments, _ = model.transcribe(decode_audio(path), beam_size=beam_size, **extras)
             list(segments)
-        times[file] = time.perf_counter() - t0
-    queue.put({"load_s": load_s, "times": times, "peak_mib": _peak_rss_mib()})
 
-
-def _in_child(target, *args) -> dict:
-    context = mp.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=target, args=(*args, queue))
-    process.start()
-    result = queue.get()
-    process.join()
-    return result
+    connection.send("ready")
+    while (path := connection.recv()) is not None:
+        started = time.perf_counter()
+        work(path)
+        connection.send(time.perf_counter() - started)
+    connection.send(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="*", type=Path)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--beam-size", type=int, default=5)
     parser.add_argument("--compute-type", default="int8")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads for every side")
     args = parser.parse_args()
     files = [str(f) for f in args.files] or sorted(
         str(p) for p in (ROOT / "samples").iterdir() if p.suffix in AUDIO_SUFFIXES
@@ -84,30 +72,44 @@ def main() -> None:
 
     durations = {f: load_audio(Path(f)).duration_s for f in files}
     audio_s = sum(durations.values())
-    print(f"{len(files)} files, {audio_s:.1f} s of audio; model base, {args.compute_type}, beam {args.beam_size}")
+    print(f"{len(files)} files, {audio_s:.1f} s of audio; model base, {args.compute_type}, beam {args.beam_size}, "
+          f"{args.threads} threads, {args.rounds} rounds alternating")
 
-    ours = _in_child(run_callcoach, files, args.beam_size, args.compute_type)
-    plain_mono = _in_child(run_faster_whisper, files, args.beam_size, args.compute_type, False)
-    plain_split = _in_child(run_faster_whisper, files, args.beam_size, args.compute_type, True)
+    context = mp.get_context("spawn")
+    connections, processes = {}, []
+    for side in SIDES:
+        mine, theirs = context.Pipe()
+        process = context.Process(target=_serve, args=(side, args.beam_size, args.compute_type, args.threads, theirs))
+        process.start()
+        processes.append(process)
+        connections[side] = mine
+    for connection in connections.values():
+        assert connection.recv() == "ready"
+    times: dict[str, dict[str, list[float]]] = {side: {f: [] for f in files} for side in SIDES}
+    for _ in range(args.rounds):
+        for f in files:
+            for side in SIDES:
+                connections[side].send(f)
+                times[side][f].append(connections[side].recv())
+    peaks = {}
+    for side, connection in connections.items():
+        connection.send(None)
+        peaks[side] = connection.recv()
+    for process in processes:
+        process.join()
 
-    print(f"\n{'file':42s} {'audio s':>8s} {'analyze s':>10s} {'fw mono s':>10s} {'fw 2ch s':>9s}")
+    median = {side: {f: statistics.median(times[side][f]) for f in files} for side in SIDES}
+    print(f"\n{'file':42s} {'audio s':>8s} " + " ".join(f"{side:>16s}" for side in SIDES))
     for f in files:
-        print(
-            f"{Path(f).name:42s} {durations[f]:8.1f} {ours['times'][f]:10.2f} "
-            f"{plain_mono['times'][f]:10.2f} {plain_split['times'][f]:9.2f}"
-        )
-    total = {name: sum(r["times"].values()) for name, r in (("ours", ours), ("mono", plain_mono), ("split", plain_split))}
-    ratios_split = [ours["times"][f] / plain_split["times"][f] for f in files]
-    print(f"\nmodel load: analyze {ours['load_s']:.2f} s, faster-whisper {plain_mono['load_s']:.2f} s")
-    print(f"total wall: analyze {total['ours']:.1f} s | faster-whisper downmixed {total['mono']:.1f} s "
-          f"| faster-whisper per channel {total['split']:.1f} s")
-    print(f"ratio analyze / faster-whisper downmixed: {total['ours'] / total['mono']:.2f}")
-    print(f"ratio analyze / faster-whisper per channel: {total['ours'] / total['split']:.2f} "
-          f"(median per file {statistics.median(ratios_split):.2f})")
-    print(f"real-time factor: analyze {total['ours'] / audio_s:.3f}, faster-whisper downmixed {total['mono'] / audio_s:.3f}, "
-          f"per channel {total['split'] / audio_s:.3f}")
-    print(f"peak memory: analyze {ours['peak_mib']:.0f} MiB, faster-whisper {plain_mono['peak_mib']:.0f} MiB "
-          f"(per channel {plain_split['peak_mib']:.0f} MiB)")
+        print(f"{Path(f).name:42s} {durations[f]:8.1f} " + " ".join(f"{median[side][f]:16.2f}" for side in SIDES))
+    total = {side: sum(median[side].values()) for side in SIDES}
+    print("\ntotal wall (median per file, summed): " + ", ".join(f"{side} {total[side]:.1f} s" for side in SIDES))
+    for baseline in SIDES[1:]:
+        per_file = [median["pipeline"][f] / median[baseline][f] for f in files]
+        print(f"ratio pipeline / {baseline}: {total['pipeline'] / total[baseline]:.2f} "
+              f"(median per file {statistics.median(per_file):.2f})")
+    print("real-time factor: " + ", ".join(f"{side} {total[side] / audio_s:.3f}" for side in SIDES))
+    print("peak memory: " + ", ".join(f"{side} {peaks[side]:.0f} MiB" for side in SIDES))
 
 
 if __name__ == "__main__":

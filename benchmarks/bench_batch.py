@@ -47,8 +47,8 @@ def build_archive(folder: Path, calls: int) -> float:
             shutil.copyfile(sample, rep_dir / f"{day:%Y%m%d}_{sample.name}")
             total_s += audio.duration_s
             continue
-        silence = np.zeros((audio.channels.shape[0], int(0.5 * rounds * audio.sample_rate_hz)), dtype=np.float32)
-        samples_out = np.concatenate([audio.channels, silence], axis=1)
+        silence = np.zeros((audio.n_channels, int(0.5 * rounds * audio.sample_rate_hz)), dtype=np.int16)
+        samples_out = np.concatenate([audio.pcm, silence], axis=1)
         target = rep_dir / f"{day:%Y%m%d}_{sample.stem}_v{rounds}.flac"
         sf.write(target, samples_out.T, audio.sample_rate_hz, format="FLAC")
         total_s += samples_out.shape[1] / audio.sample_rate_hz

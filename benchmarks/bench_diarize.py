@@ -129,7 +129,7 @@ def evaluate(call: Call, method: str, refresh: bool) -> Result:
     language, words = cached_words(call, refresh)
     audio = load_audio(call.path).mixed_to_mono()
     started = time.perf_counter()
-    result = diarize.diarise(audio.channels[0], audio.sample_rate_hz, words, method=method)
+    result = diarize.diarise(audio.samples(0), audio.sample_rate_hz, words, method=method)
     elapsed_s = time.perf_counter() - started
     truth = [truth_of(w, call.truth) for w in words]
     speakers = np.array(result.speaker_of_word)

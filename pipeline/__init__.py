@@ -3,4 +3,4 @@
 ``__version__`` is the one place the package version is written (pyproject.toml reads it from here).
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

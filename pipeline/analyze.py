@@ -27,7 +27,7 @@ from pipeline.errors import CallcoachError
 from pipeline.fingerprint import analysis_fingerprint
 from pipeline.identity import call_id_of_file, call_id_of_name
 from pipeline.options import AnalyzeOptions
-from pipeline.report.schema import Acoustics, Report, Roles, Transcription, TurnOut
+from pipeline.report.schema import Acoustics, LostSpan, Report, Roles, Transcription, TurnOut
 from pipeline.transcript import Transcript, Word, build_turns, load_transcript_json
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class Analyzer:
     def _split_voices(self, audio: Audio, words: list[Word]) -> tuple[list[list[Word]], float, str] | None:
         """Mono: the words of each of the two voices, the split confidence and method; None when no split."""
         started = time.perf_counter()
-        result = diarise(audio.channels[0], audio.sample_rate_hz, words, method=self.options.diarisation)
+        result = diarise(audio.samples(0), audio.sample_rate_hz, words, method=self.options.diarisation)
         log.info("diarisation (%s) %.2fs for %.1fs of audio, confidence %.2f",
                  result.method, time.perf_counter() - started, audio.duration_s, result.confidence)
         if result.second_voice_share == 0.0:  # too little speech to find two voices
@@ -80,7 +80,7 @@ class Analyzer:
         return by_voice, result.confidence, result.method
 
     def _analyze_recording(self, path: Path) -> Report:
-        audio = load_audio(path)
+        audio = load_audio(path, self.options.max_duration_s)
         if self.options.mix_to_mono:
             audio = audio.mixed_to_mono()
         channels, language, language_probability = self.transcriber.transcribe(audio, self.options.language)
@@ -100,7 +100,7 @@ class Analyzer:
         if split is not None:
             roles = decide_roles_diarised(transcript, docs, split_confidence=split[1], diarisation_method=split[2])
         else:
-            roles = decide_roles(transcript, docs, self.options.rep_channel, audio.channels.shape[0])
+            roles = decide_roles(transcript, docs, self.options.rep_channel, audio.n_channels)
         acoustics = measure(audio, transcript, roles.customer_channel, diarised=split is not None)
         settings = self.options.asr
         transcription = Transcription(
@@ -109,8 +109,9 @@ class Analyzer:
             device=settings.device,
             beam_size=settings.beam_size,
             language_probability=round(language_probability, 3),
-            channels=audio.channels.shape[0],
+            channels=audio.n_channels,
             fake_stereo=audio.fake_stereo,
+            lost_spans=[LostSpan(start_s=start, end_s=end) for start, end in audio.lost_spans_s],
         )
         return self._report(Call(transcript, docs, acoustics), path, roles, transcription)
 

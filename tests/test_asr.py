@@ -8,6 +8,7 @@ import pytest
 
 from pipeline.audio.asr import MISSED_SPEECH_MIN_S, missed_speech
 from pipeline.audio.decode import load_audio
+from pipeline.audio.plan import speech_spans
 from pipeline.transcript import Word
 
 from .conftest import SAMPLES
@@ -20,7 +21,7 @@ STEM = "zh_dist_driving_pitch_on"
 @pytest.fixture(scope="module")
 def mono_mix():
     path = next(p for p in SAMPLES.iterdir() if p.stem == STEM and p.suffix != ".json")
-    return load_audio(path).mixed_to_mono().channels[0]
+    return load_audio(path).mixed_to_mono()
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def truth_turns():
 def test_speech_no_word_covers_is_found(mono_mix, truth_turns):
     greeting = truth_turns[0]
     only_greeting = [Word(greeting["start_s"], greeting["end_s"], "李总您好")]
-    missed = missed_speech(mono_mix, only_greeting)
+    missed = missed_speech(speech_spans(mono_mix, 0), only_greeting)
     assert missed and all(end - start >= MISSED_SPEECH_MIN_S for start, end in missed)
     assert all(start >= greeting["end_s"] for start, _ in missed)
     # every later turn of 1 s or more lies (mostly) inside a missed stretch
@@ -43,11 +44,11 @@ def test_speech_no_word_covers_is_found(mono_mix, truth_turns):
 
 def test_nothing_is_missed_when_words_cover_the_speech(mono_mix, truth_turns):
     words = [Word(t["start_s"], t["end_s"], t["text"]) for t in truth_turns]
-    assert missed_speech(mono_mix, words) == []
+    assert missed_speech(speech_spans(mono_mix, 0), words) == []
 
 
 def test_whisper_transcribes_the_skipped_stretches(analyzer, mono_mix, truth_turns):
-    words = analyzer.transcriber.transcribe_channel(mono_mix, "zh").words
+    words = analyzer.transcriber.transcribe(mono_mix, "zh")[0][0].words
     assert words == sorted(words, key=lambda w: w.start)
     # speech in every third of the call, not only the greeting and the last line
     for turn in truth_turns[1:-1]:

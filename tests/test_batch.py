@@ -323,7 +323,7 @@ def excerpt(source: Path, target: Path, start_s: float, end_s: float) -> Path:
     audio = load_audio(source)
     target.parent.mkdir(parents=True, exist_ok=True)
     rate = audio.sample_rate_hz
-    sf.write(target, audio.channels[:, int(start_s * rate) : int(end_s * rate)].T, rate, format="FLAC")
+    sf.write(target, audio.pcm[:, int(start_s * rate) : int(end_s * rate)].T, rate, format="FLAC")
     return target
 
 

@@ -56,7 +56,7 @@ def _attribution(voices: list[int], speakers: list[str]) -> float:
 def test_voices_of_a_mono_mix_are_told_apart(stem):
     audio = load_audio(_sample(stem)).mixed_to_mono()
     words, speakers = _truth_words(stem)
-    result = diarise(audio.channels[0], audio.sample_rate_hz, words)
+    result = diarise(audio.samples(0), audio.sample_rate_hz, words)
     assert result.method == "spectral"
     assert _attribution(result.speaker_of_word, speakers) >= 0.9
     assert 0.5 <= result.confidence <= 1.0
@@ -110,12 +110,12 @@ def test_unknown_method_and_missing_extra_are_one_line_errors(monkeypatch):
 
 def test_fake_stereo_becomes_one_channel(tmp_path):
     audio = load_audio(_sample("en_video_call"))
-    mono = audio.channels.mean(axis=0)
+    mono = audio.mixed_to_mono().samples(0)
     sf.write(tmp_path / "fake.wav", np.stack([mono, mono * 0.98], axis=1), audio.sample_rate_hz)
     fake = load_audio(tmp_path / "fake.wav")
-    assert fake.fake_stereo and fake.channels.shape[0] == 1
+    assert fake.fake_stereo and fake.n_channels == 1
     real = load_audio(_sample("en_video_call"))
-    assert not real.fake_stereo and real.channels.shape[0] == 2
+    assert not real.fake_stereo and real.n_channels == 2
 
 
 def test_diarised_acoustics_measure_only_what_one_channel_shows():
@@ -161,7 +161,7 @@ def test_cli_analyses_a_mono_recording_end_to_end(tmp_path, sample_labels):
     """Real Whisper + diarisation on a mono mix of a bundled call: roles and findings as in stereo."""
     stem = "en_concrete_coffee_accepted"
     audio = load_audio(_sample(stem))
-    sf.write(tmp_path / "call.wav", audio.channels.mean(axis=0), audio.sample_rate_hz)
+    sf.write(tmp_path / "call.wav", audio.mixed_to_mono().pcm[0], audio.sample_rate_hz)
     done = subprocess.run([sys.executable, "-m", "pipeline.cli", "analyze", str(tmp_path / "call.wav"), "--out",
                            str(tmp_path / "out")], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr

@@ -66,7 +66,7 @@ def test_mono_and_fake_stereo_calls_are_diarised_end_to_end(analyzer, tmp_path):
     from pipeline.audio.decode import load_audio
 
     audio = load_audio(_sample("zh_engaged_thinking_pause"))
-    mono = audio.channels.mean(axis=0)
+    mono = audio.mixed_to_mono().pcm[0]
     sf.write(tmp_path / "mono.wav", mono, audio.sample_rate_hz)
     sf.write(tmp_path / "fake_stereo.wav", np.stack([mono, mono], axis=1), audio.sample_rate_hz)
     reports = {}
@@ -83,3 +83,24 @@ def test_mono_and_fake_stereo_calls_are_diarised_end_to_end(analyzer, tmp_path):
     # (Whether the push survives a mono mix is measured over all samples by `callcoach eval samples --mono`.)
     mono, fake = reports["mono.wav"], reports["fake_stereo.wav"]
     assert (mono.meeting, mono.distraction, mono.turns) == (fake.meeting, fake.distraction, fake.turns)
+
+
+def test_a_recording_with_a_damaged_middle_yields_a_report_naming_the_lost_span(analyzer, tmp_path):
+    """A tenth of an AAC file overwritten mid-call: the call is analysed past the damage, turns after it keep
+    their times, and the report names the stretch that could not be decoded."""
+    import numpy as np
+
+    from pipeline.report.render import render_markdown
+
+    source = _sample("zh_declined_then_wechat")
+    data = bytearray(source.read_bytes())
+    garbage = np.random.default_rng(0).integers(0, 256, len(data) // 10, dtype=np.uint8).tobytes()
+    data[len(data) // 2 : len(data) // 2 + len(garbage)] = garbage
+    damaged = tmp_path / source.name
+    damaged.write_bytes(bytes(data))
+    report = analyzer.analyze(damaged).report
+    lost = report.transcription.lost_spans
+    assert len(lost) >= 1 and 10 < lost[0].start_s < lost[0].end_s < 35
+    assert any(turn.start is not None and turn.start > lost[0].end_s for turn in report.turns)  # speech after it
+    assert report.duration_s > 35  # the call keeps its length
+    assert "未能解码" in render_markdown(report)

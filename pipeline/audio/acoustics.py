@@ -26,6 +26,7 @@ MIN_NOISY_SPAN_S = 1.5
 TONAL_FLATNESS_MAX = 0.1
 TELEPHONE_BAND_HZ = (300.0, 3400.0)
 _SPEECH_MARGIN_S = 0.25
+BLOCK_FRAMES = 6000  # 60 s of frames computed at a time
 
 
 @dataclass
@@ -83,11 +84,30 @@ def _band_flatness(signal: np.ndarray, sample_rate_hz: int) -> np.ndarray:
     sound; pre-emphasis removes the low-frequency tilt that makes rumble (traffic) look tonal.
     """
     spectrum = np.abs(
-        librosa.stft(librosa.effects.preemphasis(signal), n_fft=FRAME_LENGTH, hop_length=HOP_LENGTH, center=True)
+        librosa.stft(librosa.effects.preemphasis(signal), n_fft=FRAME_LENGTH, hop_length=HOP_LENGTH, center=False)
     )
     freqs_hz = librosa.fft_frequencies(sr=sample_rate_hz, n_fft=FRAME_LENGTH)
     band = (freqs_hz >= TELEPHONE_BAND_HZ[0]) & (freqs_hz <= TELEPHONE_BAND_HZ[1])
     return librosa.feature.spectral_flatness(S=spectrum[band], amin=1e-7)[0]
+
+
+def _level_and_flatness(audio: Audio, channel: int) -> tuple[np.ndarray, np.ndarray]:
+    """Level (dBFS) and in-band flatness per frame of one channel, computed over blocks of BLOCK_FRAMES frames so
+    memory does not grow with the call (a spectrogram of two hours would take 1.5 GB)."""
+    n_samples = audio.pcm.shape[1]
+    n_frames = 1 + n_samples // HOP_LENGTH
+    levels, flatnesses = [], []
+    half = FRAME_LENGTH // 2
+    for first in range(0, n_frames, BLOCK_FRAMES):
+        last = min(n_frames, first + BLOCK_FRAMES)
+        # the samples frames first..last-1 see when centred (zeros beyond the call's ends, as librosa pads)
+        start, end = first * HOP_LENGTH - half, (last - 1) * HOP_LENGTH + half
+        segment = audio.samples(channel, max(0, start), min(n_samples, end))
+        segment = np.pad(segment, (max(0, -start), max(0, end - n_samples)))
+        rms = librosa.feature.rms(y=segment, frame_length=FRAME_LENGTH, hop_length=HOP_LENGTH, center=False)[0]
+        levels.append(librosa.amplitude_to_db(rms, ref=1.0, amin=1e-5, top_db=None))
+        flatnesses.append(_band_flatness(segment, audio.sample_rate_hz))
+    return np.concatenate(levels)[:n_frames], np.concatenate(flatnesses)[:n_frames]
 
 
 def _kind_of(flatness: np.ndarray) -> str:
@@ -168,10 +188,7 @@ def measure(
         _measure_latency(evidence, transcript, customer_channel)
         return evidence
 
-    signal = audio.channels[customer_channel]
-    rms = librosa.feature.rms(y=signal, frame_length=FRAME_LENGTH, hop_length=HOP_LENGTH, center=True)[0]
-    level_db = librosa.amplitude_to_db(rms, ref=1.0, amin=1e-5, top_db=None)
-    flatness = _band_flatness(signal, audio.sample_rate_hz)
+    level_db, flatness = _level_and_flatness(audio, customer_channel)
     times_s = _frame_times_s(len(level_db), audio.sample_rate_hz)
 
     customer_turns = [t for t in transcript.turns if t.channel == customer_channel and t.start is not None]

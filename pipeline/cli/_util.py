@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from pipeline.audio.asr import AsrSettings
+from pipeline.audio.decode import DEFAULT_MAX_DURATION_S
 from pipeline.errors import CallcoachError
 from pipeline.options import AnalyzeOptions
 from pipeline.report.files import FORMATS
@@ -52,6 +53,9 @@ DeviceOpt = Annotated[str, typer.Option(help="cpu or cuda (cuda is untested on o
 ComputeOpt = Annotated[str, typer.Option(help="CTranslate2 compute type: int8, float16 (GPU), float32 …")]
 BeamOpt = Annotated[int, typer.Option(min=1, max=10, help="Beam size for Whisper decoding.")]
 MonoOpt = Annotated[bool, typer.Option("--mono", help="Mix stereo down to mono first (as a phone app records the call).")]
+MaxMinutesOpt = Annotated[
+    float, typer.Option(help="Refuse recordings longer than this, before decoding them (memory grows with length).")
+]
 DiarisationOpt = Annotated[
     Diarisation,
     typer.Option(help="How a mono call's two voices are told apart; embedding needs the speaker-embeddings extra."),
@@ -90,6 +94,7 @@ def analyze_options(
     beam_size: int = 5,
     mono: bool = False,
     diarisation: Diarisation = Diarisation.spectral,
+    max_minutes: float = DEFAULT_MAX_DURATION_S / 60,
 ) -> AnalyzeOptions:
     """The analysis options of a command's flags: built here, and only here, for every command."""
     return AnalyzeOptions(
@@ -98,6 +103,7 @@ def analyze_options(
         asr=AsrSettings(model=model, device=device, compute_type=compute_type, beam_size=beam_size),
         mix_to_mono=mono,
         diarisation=diarisation.value,
+        max_duration_s=max_minutes * 60,
     )
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from pipeline.audio.decode import DEFAULT_MAX_DURATION_S
 from pipeline.cli._util import (
     BeamOpt,
     ComputeOpt,
@@ -18,6 +19,7 @@ from pipeline.cli._util import (
     FormatOpt,
     Language,
     LanguageOpt,
+    MaxMinutesOpt,
     ModelOpt,
     MonoOpt,
     RepChannel,
@@ -47,6 +49,7 @@ def analyze(
     beam_size: BeamOpt = 5,
     mono: MonoOpt = False,
     diarisation: DiarisationOpt = Diarisation.spectral,
+    max_minutes: MaxMinutesOpt = DEFAULT_MAX_DURATION_S / 60,
     verbose: VerboseOpt = False,
 ) -> None:
     """Transcribe and analyse sales calls; write a coaching report per call."""
@@ -65,7 +68,8 @@ def analyze(
         if not os.access(out, os.W_OK):
             fail(f"output folder {out} is not writable")
     prepare_text_models()
-    analyzer = Analyzer(analyze_options(model, language, rep_channel, device, compute_type, beam_size, mono, diarisation))
+    analyzer = Analyzer(analyze_options(model, language, rep_channel, device, compute_type, beam_size, mono, diarisation,
+                                        max_minutes))
     failures = 0
     for path in inputs:
         started = time.perf_counter()

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from pipeline.audio.decode import DEFAULT_MAX_DURATION_S
 from pipeline.cli._util import (
     BeamOpt,
     ComputeOpt,
@@ -19,6 +20,7 @@ from pipeline.cli._util import (
     Language,
     LanguageOpt,
     ListFormat,
+    MaxMinutesOpt,
     ModelOpt,
     RepChannel,
     RepOpt,
@@ -98,7 +100,7 @@ def _raise_keyboard_interrupt(signum, frame) -> None:
 def batch(
     archive: Annotated[Path, typer.Argument(help="Archive folder: ARCHIVE/<rep>/... recordings and transcript .json files.")],
     db: Annotated[Path, typer.Option(help="SQLite store (created if missing); shared by runs, `calls` and `team`.")],
-    out: Annotated[Path, typer.Option(help="Report folder: OUT/<rep>/<name>.json/.md/.html, mirroring the archive.")],
+    out: Annotated[Path | None, typer.Option(help="Report folder: OUT/<rep>/<name>.json/.md/.html, mirroring the archive. Default: 'reports' beside the store.")] = None,
     workers: Annotated[
         int | None, typer.Option(min=1, help="Worker processes, each loading Whisper once and using cores / workers threads. Default: one per core (memory permitting).")
     ] = None,
@@ -121,6 +123,7 @@ def batch(
     device: DeviceOpt = "cpu",
     compute_type: ComputeOpt = "int8",
     beam_size: BeamOpt = 5,
+    max_minutes: MaxMinutesOpt = DEFAULT_MAX_DURATION_S / 60,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary; only failures (for cron).")] = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -134,8 +137,9 @@ def batch(
     options = BatchOptions(
         archive=archive,
         db=db,
-        out=out,
-        analyze=analyze_options(model, language, rep_channel, device, compute_type, beam_size),
+        out=out if out is not None else db.parent / "reports",
+        analyze=analyze_options(model, language, rep_channel, device, compute_type, beam_size,
+                                max_minutes=max_minutes),
         workers=workers or default_workers(),
         formats=formats,
         embed_audio=not link_audio,

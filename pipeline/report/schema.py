@@ -192,6 +192,11 @@ class Acoustics(_Strict):
     customer_speech_rate: float | None = Field(description="Chinese characters or English words per second of speech")
 
 
+class LostSpan(_Strict):
+    start_s: float
+    end_s: float
+
+
 class Transcription(_Strict):
     model: str
     compute_type: str
@@ -200,6 +205,10 @@ class Transcription(_Strict):
     language_probability: float | None
     channels: int
     fake_stereo: bool
+    lost_spans: list[LostSpan] = Field(
+        default_factory=list,
+        description="stretches of the recording that could not be decoded (damaged file): silent, not transcribed",
+    )
 
 
 class Uncertain(_Strict):

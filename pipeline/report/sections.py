@@ -268,6 +268,9 @@ def tech_section(w: _Words) -> list[tuple[str, str]]:
             tech.append((labels["language_probability"], f"{tr.language_probability:.2f}"))
         tech.append((labels["channels"], str(tr.channels)))
         tech.append((labels["fake_stereo"], w.yes_no(tr.fake_stereo)))
+        if tr.lost_spans:
+            tech.append((labels["lost_audio"], labels["comma"].join(
+                f"{mmss(span.start_s)}–{mmss(span.end_s)}" for span in tr.lost_spans)))
     if report.acoustics is not None:
         ac = report.acoustics
         if ac.customer_response_latency_median_s is not None:
