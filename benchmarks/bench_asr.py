@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import av
@@ -137,10 +138,14 @@ def normalise(text: str, language: str) -> str:
     return " ".join(_NON_WORD.sub(" ", text.lower()).split())
 
 
-def key_terms_of(text: str) -> list[str]:
+@lru_cache(maxsize=1)
+def _cue_phrases() -> frozenset[str]:
     cues = json.loads((ROOT / "pipeline/language/patterns/cues_zh.json").read_text("utf-8"))
-    phrases = {p for value in cues.values() if isinstance(value, dict) for p in value.get("phrases", [])}
-    terms = [p for p in phrases if len(p) >= 2 and p in text]
+    return frozenset(p for value in cues.values() if isinstance(value, dict) for p in value.get("phrases", []))
+
+
+def key_terms_of(text: str) -> list[str]:
+    terms = [p for p in _cue_phrases() if len(p) >= 2 and p in text]
     terms = [t for t in terms if not any(t != other and t in other for other in terms)]  # the longest only
     return sorted(terms + [m.group(0) for m in _TIME_TERMS.finditer(text)])
 

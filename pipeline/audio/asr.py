@@ -184,12 +184,7 @@ class Transcriber:
             for channel, word in again:
                 by_channel[channel].append(word)
         channels = [
-            ChannelWords(_clean(words), sum(end - start for start, end in channel_spans))
+            ChannelWords(_without_loops(sorted(words, key=lambda w: w.start)), sum(end - start for start, end in channel_spans))
             for words, channel_spans in zip(by_channel, spans, strict=True)
         ]
         return channels, language, probability
-
-
-def _clean(words: list[Word]) -> list[Word]:
-    """One channel's words in time order, loops cut."""
-    return _without_loops(sorted(words, key=lambda w: w.start))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -67,9 +68,13 @@ class Plan:
     windows: list[Window]
     sample_rate_hz: int
 
-    @property
+    @cached_property
     def pieces(self) -> list[Piece]:
         return [piece for window in self.windows for piece in window.pieces]
+
+    @cached_property
+    def _packed_starts_s(self) -> list[float]:
+        return [piece.packed_s for piece in self.pieces]
 
     @property
     def speech_s(self) -> float:
@@ -87,8 +92,7 @@ class Plan:
 
     def locate(self, words: list[Word]) -> list[tuple[Piece, Word]]:
         """Words in packed time → (piece, word in recording time), each inside the piece its middle falls in."""
-        pieces = self.pieces
-        starts = [p.packed_s for p in pieces]
+        pieces, starts = self.pieces, self._packed_starts_s
         out = []
         for word in words:
             middle = (word.start + word.end) / 2

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 FRAMES_PER_S = 100  # Whisper's feature frames
+# faster-whisper's defaults for gluing punctuation to the word beside it
 _PREPEND_PUNCTUATION = "\"'“¿([{-"
 _APPEND_PUNCTUATION = "\"'.。,，!！?？:：”)]}、"
 # Whisper's language tokens that mean this call's language (Cantonese and Wu guesses are a Chinese call).
