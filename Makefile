@@ -1,6 +1,8 @@
 # Quick start:  make demo  (set up + analyse a bundled sample)   ·   make test  (the test suite)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
+# CI adds ray (make test EXTRAS=dev,ray): the Ray cluster tests then run instead of skipping.
+EXTRAS ?= dev
 BIN := $(VENV)/bin
 SAMPLE ?= samples/zh_concrete_visit_accepted.mp3
 
@@ -9,7 +11,7 @@ SAMPLE ?= samples/zh_concrete_visit_accepted.mp3
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[$(EXTRAS)]'
 	touch $@
 
 TEXT_DATA := $(wildcard models/training/*.jsonl models/training/calls/*.jsonl)

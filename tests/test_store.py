@@ -339,3 +339,38 @@ def test_runs_and_listing(tmp_path, report):
         row = store.calls(status="done")[0]
         assert row.report_file("html") == Path(f"{row.report_path}.html") and row.report_file("md") is None
         json.dumps(row.as_dict())  # plain values, ready for a web API
+
+
+def test_a_heartbeat_keeps_a_live_claim_on_another_host_from_being_taken(tmp_path):
+    """A run on another host cannot see our process: only a renewed lease tells it the claim is live."""
+    from pipeline.jobs.heartbeat import LeaseKeeper
+
+    db = tmp_path / "q.db"
+    remote = Owner(4242, "another-host", None)  # as a driver on another machine would hold the claim
+    with Store(db) as store:
+        calls = [discovered(n) for n in range(2)]
+        store.enqueue(calls, FINGERPRINTS)
+        assert store.claim(calls[0].call_id, remote, lease_s=0.6)
+        assert store.claim(calls[1].call_id, remote, lease_s=0.6)
+        keeper = LeaseKeeper(str(db), remote, lease_s=0.6)
+        keeper.hold(calls[0].call_id)  # only the first is still being analysed
+        try:
+            time.sleep(1.5)  # well past the first lease: renewed three times a lease since
+            reclaimed = [row.call_id for row in store.reclaim_stale()]
+        finally:
+            keeper.close()
+        assert reclaimed == [calls[1].call_id]
+        assert store.call(calls[0].call_id).status == "processing"
+        assert store.renew([calls[0].call_id, calls[1].call_id], remote) == 1  # the lost claim stays lost
+
+
+def test_a_crash_counted_by_a_driver_keeps_its_claim(tmp_path):
+    driver = Owner.current()
+    with Store(tmp_path / "q.db") as store:
+        call = discovered(1)
+        store.enqueue([call], FINGERPRINTS)
+        assert store.claim(call.call_id, driver)
+        assert store.count_crash(call.call_id, driver) == 1
+        assert store.count_crash(call.call_id, Owner(1, "elsewhere", None)) == 1  # not the holder: not counted
+        row = store.call(call.call_id)
+        assert row.status == "processing" and row.crashes == 1

@@ -36,6 +36,11 @@ from pipeline.cli._util import (
 from pipeline.errors import CallcoachError
 
 
+class Executor(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
 class StatusFilter(str, Enum):
     queued = "queued"
     processing = "processing"
@@ -124,6 +129,15 @@ def batch(
     compute_type: ComputeOpt = "int8",
     beam_size: BeamOpt = 5,
     max_minutes: MaxMinutesOpt = DEFAULT_MAX_DURATION_S / 60,
+    executor: Annotated[
+        Executor, typer.Option(help="local: worker processes on this machine; ray: Ray actors on a cluster (pip install 'callcoach[ray]').")
+    ] = Executor.local,
+    ray_address: Annotated[
+        str | None, typer.Option(help="With --executor ray: a running cluster (auto, HOST:PORT or ray://HOST:10001). Default: start a local Ray.")
+    ] = None,
+    shared_archive: Annotated[
+        bool, typer.Option("--shared-archive", help="With --executor ray: ARCHIVE is mounted at the same path on every node (send paths, not recordings).")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary; only failures (for cron).")] = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -150,8 +164,22 @@ def batch(
     )
     # systemd stops a service with SIGTERM: stop like Ctrl-C (workers terminated, claims given back).
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    if executor is Executor.ray:
+        from functools import partial
+
+        from pipeline.jobs.ray_executor import RayCallExecutor, check_reachable
+
+        try:
+            check_reachable(ray_address)
+        except CallcoachError as error:
+            fail(str(error))
+        factory = partial(RayCallExecutor, address=ray_address, shared_fs=shared_archive)
+    elif ray_address is not None or shared_archive:
+        fail("--ray-address and --shared-archive need --executor ray")
+    else:
+        from pipeline.jobs.executors import ProcessPoolCallExecutor as factory  # type: ignore[assignment]
     try:
-        summary = run_batch(options, progress=None if quiet else RichProgress())
+        summary = run_batch(options, progress=None if quiet else RichProgress(), executor_factory=factory)
     except CallcoachError as error:
         fail(str(error))
     except KeyboardInterrupt:

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Literal
 
 from pipeline import __version__
-from pipeline.analyze import Analyzer
+from pipeline.analyze import Analysis, Analyzer
 from pipeline.errors import CallcoachError
 from pipeline.fingerprint import analysis_fingerprint
+from pipeline.jobs.heartbeat import LeaseKeeper
 from pipeline.options import AnalyzeOptions
 from pipeline.report.files import report_files, write_all_or_nothing
 from pipeline.store.database import Store
@@ -70,6 +71,7 @@ class _Worker:
     store: Store
     analyzer: Analyzer
     owner: Owner
+    leases: LeaseKeeper
 
 
 _worker: _Worker | None = None
@@ -80,7 +82,9 @@ def init_worker(config: WorkerConfig) -> None:
     """Set this process up as a worker: one store connection and ONE Analyzer (Whisper loads on the
     first recording and is reused for every call this worker analyses)."""
     global _worker
-    _worker = _Worker(config, Store(config.db), Analyzer(config.options), Owner.current())
+    owner = Owner.current()
+    _worker = _Worker(config, Store(config.db), Analyzer(config.options), owner,
+                      LeaseKeeper(config.db, owner, config.lease_s))
 
 
 def init_worker_or_remember_why(config: WorkerConfig) -> None:
@@ -96,11 +100,12 @@ def init_worker_or_remember_why(config: WorkerConfig) -> None:
 def close_worker() -> None:
     global _worker
     if _worker is not None:
+        _worker.leases.close()
         _worker.store.close()
         _worker = None
 
 
-def _peak_rss_mib() -> float:
+def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
@@ -112,10 +117,19 @@ def process_call(task: CallTask) -> CallResult:
     store, owner, config = worker.store, worker.owner, worker.config
 
     def result(outcome: Outcome, error: str | None = None, duration_s: float | None = None) -> CallResult:
-        return CallResult(task.call_id, outcome, error, duration_s, owner.pid, _peak_rss_mib())
+        return CallResult(task.call_id, outcome, error, duration_s, owner.pid, peak_rss_mib())
 
     if not store.claim(task.call_id, owner, config.run_id, config.lease_s, task.report_path):
         return result("elsewhere")
+    worker.leases.hold(task.call_id)
+    try:
+        return _analyse_claimed(worker, task, result)
+    finally:
+        worker.leases.drop(task.call_id)
+
+
+def _analyse_claimed(worker: _Worker, task: CallTask, result: Callable[..., CallResult]) -> CallResult:
+    store, owner, config = worker.store, worker.owner, worker.config
     model = config.options.asr.model if task.kind == "audio" else None
     fingerprint = analysis_fingerprint(config.options, "audio" if task.kind == "audio" else "transcript")
     if task.kind == "audio":
@@ -124,25 +138,49 @@ def process_call(task: CallTask) -> CallResult:
         except CallcoachError as error:
             store.release(task.call_id, owner, str(error))
             return result("fatal", str(error))
-    source = Path(task.source)
+    outcome = analyse_file(worker.analyzer, Path(task.source))
+    if isinstance(outcome, Failure):
+        return _failed(worker, task, result, outcome.message, outcome.kind, model, fingerprint)
+    failure = write_reports(outcome, task, config.formats, config.embed_audio)
+    if failure is not None:
+        return _failed(worker, task, result, failure.message, failure.kind, model, fingerprint)
+    if not store.mark_done(task.call_id, owner, outcome.report, model, ",".join(config.formats)):
+        return result("elsewhere", "claim was taken over while analysing")
+    return result("done", duration_s=outcome.report.duration_s)
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: ErrorKind
+    message: str  # one line, naming the file
+
+
+def analyse_file(analyzer: Analyzer, source: Path) -> Analysis | Failure:
+    """Analyse one file; what went wrong as a one-line Failure instead of an exception (one bad call must
+    not stop a batch)."""
     try:
-        analysis = worker.analyzer.analyze(source)
-        files = report_files(analysis, Path(task.report_path), config.formats, config.embed_audio)
-        Path(task.report_path).parent.mkdir(parents=True, exist_ok=True)
-        write_all_or_nothing(files)
+        return analyzer.analyze(source)
     except CallcoachError as error:
-        return _failed(worker, task, result, str(error), "input", model, fingerprint)
-    except OSError as error:
-        reason = f"{source.name}: cannot write report ({error.strerror or error})"
-        return _failed(worker, task, result, reason, "io", model, fingerprint)
-    except Exception as error:  # noqa: BLE001 - one bad call must not stop the batch; say what happened in one line
+        return Failure("input", str(error))
+    except Exception as error:  # noqa: BLE001 - say what happened in one line; the traceback goes to the debug log
         log.debug("unexpected error on %s", source, exc_info=True)
         detail = str(error).splitlines()[0] if str(error) else ""
-        reason = f"{source.name}: unexpected {type(error).__name__}: {detail}"
-        return _failed(worker, task, result, reason, "bug", model, fingerprint)
-    if not store.mark_done(task.call_id, owner, analysis.report, model, ",".join(config.formats)):
-        return result("elsewhere", "claim was taken over while analysing")
-    return result("done", duration_s=analysis.report.duration_s)
+        return Failure("bug", f"{source.name}: unexpected {type(error).__name__}: {detail}")
+
+
+def write_reports(analysis: Analysis, task: CallTask, formats: tuple[str, ...], embed_audio: bool) -> Failure | None:
+    """Write a call's report files all-or-nothing at ``task.report_path``; None when they are in place."""
+    base = Path(task.report_path)
+    try:
+        files = report_files(analysis, base, formats, embed_audio)
+        base.parent.mkdir(parents=True, exist_ok=True)
+        write_all_or_nothing(files)
+    except OSError as error:
+        return Failure("io", f"{Path(task.source).name}: cannot write report ({error.strerror or error})")
+    except Exception as error:  # noqa: BLE001 - a rendering bug fails this call only
+        log.debug("unexpected error rendering %s", task.source, exc_info=True)
+        return Failure("bug", f"{Path(task.source).name}: unexpected {type(error).__name__} writing the report: {error}")
+    return None
 
 
 def _failed(

@@ -366,6 +366,33 @@ class Store:
             self._event(call_id, "released", owner, self._run_of(call_id), reason)
             return True
 
+    def renew(self, call_ids: Iterable[str], owner: Owner, lease_s: float = DEFAULT_LEASE_S) -> int:
+        """Extend ``owner``'s leases on calls it is still analysing (the heartbeat: a live claim on another
+        host is never taken over); how many it still held."""
+        until = time.time() + lease_s
+        held = 0
+        with self.transaction() as db:
+            for call_id in call_ids:
+                cursor = db.execute(
+                    f"UPDATE calls SET lease_until = :until WHERE {self._OWNED}",
+                    {"until": until, "call_id": call_id, "pid": owner.pid, "host": owner.host},
+                )
+                held += cursor.rowcount
+        return held
+
+    def count_crash(self, call_id: str, owner: Owner) -> int:
+        """One more crash of the process analysing a call ``owner`` holds (a driver whose remote worker
+        died keeps the claim); the file's crash count so far (CRASHES_BEFORE_FAILED makes it a failure)."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                f"UPDATE calls SET crashes = crashes + 1, updated_at = :now WHERE {self._OWNED}",
+                {"now": time.time(), "call_id": call_id, "pid": owner.pid, "host": owner.host},
+            )
+            if cursor.rowcount == 1:
+                self._event(call_id, "crashed", owner, self._run_of(call_id))
+            row = db.execute("SELECT crashes FROM calls WHERE call_id = ?", (call_id,)).fetchone()
+        return row[0] if row else 0
+
     def _run_of(self, call_id: str) -> int | None:
         row = self.db.execute("SELECT run_id FROM calls WHERE call_id = ?", (call_id,)).fetchone()
         return row[0] if row else None

@@ -21,7 +21,9 @@ ErrorKind = Literal["input", "io", "crash", "bug"]
 # What enqueue decided for a discovered call.
 Decision = Literal["queued", "done", "failed_before", "in_progress"]
 CRASHES_BEFORE_FAILED = 2
-DEFAULT_LEASE_S = 6 * 3600.0
+# A claim's lease, renewed by its holder's heartbeat (pipeline.jobs.heartbeat) while the call is analysed:
+# a run on another host takes a claim over once its holder has been silent this long.
+DEFAULT_LEASE_S = 600.0
 VERDICT_POINTS = {"good": 1.0, "warning": 0.5, "missed": 0.0}
 
 
