@@ -350,12 +350,12 @@ def test_a_heartbeat_keeps_a_live_claim_on_another_host_from_being_taken(tmp_pat
     with Store(db) as store:
         calls = [discovered(n) for n in range(2)]
         store.enqueue(calls, FINGERPRINTS)
-        assert store.claim(calls[0].call_id, remote, lease_s=0.6)
-        assert store.claim(calls[1].call_id, remote, lease_s=0.6)
-        keeper = LeaseKeeper(str(db), remote, lease_s=0.6)
+        assert store.claim(calls[0].call_id, remote, lease_s=2.0)
+        assert store.claim(calls[1].call_id, remote, lease_s=2.0)
+        keeper = LeaseKeeper(str(db), remote, lease_s=2.0)
         keeper.hold(calls[0].call_id)  # only the first is still being analysed
         try:
-            time.sleep(1.5)  # well past the first lease: renewed three times a lease since
+            time.sleep(4.0)  # twice the lease: renewed every 2/3 s since
             reclaimed = [row.call_id for row in store.reclaim_stale()]
         finally:
             keeper.close()
