@@ -31,7 +31,8 @@ from .test_batch import (
 )
 
 pytestmark = pytest.mark.whisper
-RAY_ENV = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+# The test cluster listens on this machine only: no token to share between its processes.
+RAY_ENV = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
 
 
 def _ray_bin() -> str:

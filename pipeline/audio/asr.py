@@ -44,7 +44,7 @@ class AsrSettings:
     compute_type: str = "int8"
     beam_size: int = 5
     cpu_threads: int = 0  # 0 = CTranslate2 default (all cores)
-    batch_size: int = 8  # windows decoded together
+    batch_size: int = 4  # windows decoded together
     prompt: bool = True  # the Mandarin prompt (punctuation, the domain's words), see PROMPTS
 
 
