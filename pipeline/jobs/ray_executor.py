@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 RESTART_TIMEOUT_S = 300.0  # a restarted actor loads its models again before it answers
 RESTART_POLL_S = 0.5
 _ACTOR_RESTARTS = 1000  # Ray restarts a dead actor; when a *file* kills it is counted per call instead
+PROBE_TIMEOUT_S = 5.0
 
 
 def require_ray():
@@ -55,9 +56,6 @@ def require_ray():
     except ImportError as error:
         raise CallcoachError("--executor ray needs Ray: pip install 'callcoach[ray]'") from error
     return ray
-
-
-PROBE_TIMEOUT_S = 5.0
 
 
 def check_reachable(address: str | None) -> None:
@@ -125,22 +123,20 @@ class _InFlight:
 class RayCallExecutor:
     """Runs calls on ``workers`` Ray actors; the executor seam of ``pipeline.batch.run``."""
 
-    def __init__(self, config: WorkerConfig, workers: int, address: str | None = None, shared_fs: bool = False,
-                 threads_per_worker: int | None = None):
+    def __init__(self, config: WorkerConfig, workers: int, address: str | None = None, shared_fs: bool = False):
         self.ray = ray = require_ray()
         self.config, self.shared_fs = config, shared_fs
         self.started_ray = not ray.is_initialized()
         check_reachable(address)
         try:
-            if self.started_ray:
-                # No address: a local Ray on this machine, started and stopped with the batch.
+            if self.started_ray:  # without an address: a local Ray, started and stopped with the batch
                 ray.init(address=address, include_dashboard=False, log_to_driver=False,
                          logging_level=logging.WARNING, configure_logging=False)
         except Exception as error:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ValueError...
             where = address or "a local Ray"
             raise CallcoachError(f"cannot reach the Ray cluster at {where}: {str(error).splitlines()[0]}") from error
         cluster_cpus = int(ray.cluster_resources().get("CPU", 1))
-        threads = threads_per_worker or max(1, cluster_cpus // workers)
+        threads = max(1, cluster_cpus // workers)
         options = config.options.with_cpu_threads(threads)
         actor_class = ray.remote(CallAnalyst).options(
             num_cpus=threads, max_restarts=_ACTOR_RESTARTS, max_task_retries=0)
@@ -198,6 +194,10 @@ class RayCallExecutor:
                         "crash", f"{name}: the worker process died while analysing this file ({crashes} times)"))
                 else:
                     pending.appendleft(flight.task)
+                continue
+            except self.ray.exceptions.RayError as error:  # e.g. the node's disk full: this call fails alone
+                detail = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+                yield self._failed(flight.task, Failure("bug", f"{Path(flight.task.source).name}: {detail}"))
                 continue
             yield self._finish(flight.task, reply)
 
