@@ -22,12 +22,10 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from pipeline import __version__
 from pipeline.analyze import Analysis, Analyzer
 from pipeline.errors import CallcoachError
-from pipeline.fingerprint import analysis_fingerprint
 from pipeline.jobs.heartbeat import LeaseKeeper
 from pipeline.jobs.worker import (
     CallResult,
@@ -35,6 +33,7 @@ from pipeline.jobs.worker import (
     Failure,
     WorkerConfig,
     analyse_file,
+    analysis_of,
     peak_rss_mib,
     write_reports,
 )
@@ -225,17 +224,15 @@ class RayCallExecutor:
         if failure is not None:
             return self._failed(task, failure, reply)
         self._release(task)
-        model = self.config.options.asr.model if task.kind == "audio" else None
+        model, _ = analysis_of(self.config.options, task)
         if not self.store.mark_done(task.call_id, self.owner, reply.report, model, ",".join(self.config.formats)):
             return CallResult(task.call_id, "elsewhere", "claim was taken over while analysing")
         return CallResult(task.call_id, "done", None, reply.report.duration_s, reply.pid, reply.peak_rss_mib)
 
     def _failed(self, task: CallTask, failure: Failure, reply: ActorReply | None = None) -> CallResult:
         self._release(task)
-        kind: Literal["audio", "transcript"] = "audio" if task.kind == "audio" else "transcript"
-        model = self.config.options.asr.model if task.kind == "audio" else None
-        self.store.mark_failed(task.call_id, self.owner, failure.message, failure.kind, __version__, model,
-                               analysis_fingerprint(self.config.options, kind))
+        model, fingerprint = analysis_of(self.config.options, task)
+        self.store.mark_failed(task.call_id, self.owner, failure.message, failure.kind, __version__, model, fingerprint)
         return CallResult(task.call_id, "failed", failure.message, None,
                           reply.pid if reply else None, reply.peak_rss_mib if reply else None)
 

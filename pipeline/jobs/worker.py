@@ -130,8 +130,7 @@ def process_call(task: CallTask) -> CallResult:
 
 def _analyse_claimed(worker: _Worker, task: CallTask, result: Callable[..., CallResult]) -> CallResult:
     store, owner, config = worker.store, worker.owner, worker.config
-    model = config.options.asr.model if task.kind == "audio" else None
-    fingerprint = analysis_fingerprint(config.options, "audio" if task.kind == "audio" else "transcript")
+    model, fingerprint = analysis_of(config.options, task)
     if task.kind == "audio":
         try:
             worker.analyzer.transcriber  # noqa: B018 - load Whisper now: failing here is not the file's fault
@@ -147,6 +146,13 @@ def _analyse_claimed(worker: _Worker, task: CallTask, result: Callable[..., Call
     if not store.mark_done(task.call_id, owner, outcome.report, model, ",".join(config.formats)):
         return result("elsewhere", "claim was taken over while analysing")
     return result("done", duration_s=outcome.report.duration_s)
+
+
+def analysis_of(options: AnalyzeOptions, task: CallTask) -> tuple[str | None, str]:
+    """The Whisper model (None for a transcript) and the analysis fingerprint a call's row records."""
+    if task.kind == "audio":
+        return options.asr.model, analysis_fingerprint(options, "audio")
+    return None, analysis_fingerprint(options, "transcript")
 
 
 @dataclass(frozen=True)
