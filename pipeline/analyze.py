@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pipeline import __version__
 from pipeline.analysis import distraction, meeting
 from pipeline.analysis.call import Call, parse_turns
 from pipeline.analysis.coaching import coach
+from pipeline.analysis.customer import SpokenCustomer, spoken_customer
 from pipeline.analysis.roles import (
     CHANNEL_NAMES,
     RoleDecision,
@@ -18,6 +19,7 @@ from pipeline.analysis.roles import (
     decide_roles_diarised,
     given_roles,
 )
+from pipeline.analysis.talk import TalkMetrics, talk_metrics
 from pipeline.analysis.uncertainty import uncertain_verdicts
 from pipeline.audio.acoustics import AcousticEvidence, measure
 from pipeline.audio.asr import Transcriber
@@ -27,7 +29,18 @@ from pipeline.errors import CallcoachError
 from pipeline.fingerprint import analysis_fingerprint
 from pipeline.identity import call_id_of_file, call_id_of_name
 from pipeline.options import AnalyzeOptions
-from pipeline.report.schema import Acoustics, LostSpan, Report, Roles, Transcription, TurnOut
+from pipeline.privacy.redact_transcript import RedactedSpan, redact_transcript
+from pipeline.report.schema import (
+    Acoustics,
+    Customer,
+    LostSpan,
+    Redaction,
+    Report,
+    Roles,
+    Talk,
+    Transcription,
+    TurnOut,
+)
 from pipeline.transcript import Transcript, Word, build_turns, load_transcript_json
 
 log = logging.getLogger(__name__)
@@ -91,11 +104,11 @@ class Analyzer:
         split = self._split_voices(audio, words_by_channel[0]) if len(words_by_channel) == 1 else None
         if split is not None:
             words_by_channel = split[0]
-        transcript = Transcript(
+        transcript, redactions = self._redacted(Transcript(
             language=language,  # type: ignore[arg-type]
             turns=build_turns(words_by_channel, language),  # type: ignore[arg-type]
             duration_s=round(audio.duration_s, 2),
-        )
+        ))
         docs = parse_turns(transcript)
         if split is not None:
             roles = decide_roles_diarised(transcript, docs, split_confidence=split[1], diarisation_method=split[2])
@@ -113,11 +126,16 @@ class Analyzer:
             fake_stereo=audio.fake_stereo,
             lost_spans=[LostSpan(start_s=start, end_s=end) for start, end in audio.lost_spans_s],
         )
-        return self._report(Call(transcript, docs, acoustics), path, roles, transcription)
+        return self._report(Call(transcript, docs, acoustics), path, roles, transcription, redactions)
 
     def analyze_transcript(self, transcript: Transcript, source: Path | str) -> Report:
         """Text-only analysis: the transcript's speakers are taken as given."""
-        return self._report(Call.parse(transcript), source, given_roles(transcript), None)
+        transcript, redactions = self._redacted(transcript)
+        return self._report(Call.parse(transcript), source, given_roles(transcript), None, redactions)
+
+    def _redacted(self, transcript: Transcript) -> tuple[Transcript, list[RedactedSpan]]:
+        """With --redact: personal data replaced before any analysis reads the words."""
+        return redact_transcript(transcript) if self.options.redact else (transcript, [])
 
     def _report(
         self,
@@ -125,6 +143,7 @@ class Analyzer:
         source: Path | str,
         roles: RoleDecision,
         transcription: Transcription | None,
+        redactions: list[RedactedSpan],
     ) -> Report:
         transcript = call.transcript
         meeting_part = meeting.analyze(call)
@@ -158,7 +177,21 @@ class Analyzer:
             distraction=distraction_part,
             coaching=coach(transcript, roles_out, meeting_part, distraction_part),
             uncertain=uncertain_verdicts(meeting_part, distraction_part, turns_out),
+            customer=_customer_out(spoken_customer(transcript)),
+            talk=_talk_out(talk_metrics(transcript)),
+            redactions=[Redaction(turn=r.turn, kind=r.kind, start=r.start_s, end=r.end_s) for r in redactions],
         )
+
+
+def _customer_out(customer: SpokenCustomer | None) -> Customer | None:
+    if customer is None:
+        return None
+    return Customer(name=customer.name, company=customer.company, key=customer.key, turn=customer.turn,
+                    quote=customer.quote)
+
+
+def _talk_out(talk: TalkMetrics) -> Talk:
+    return Talk(**asdict(talk))
 
 
 def _heard(words: list[Word]) -> float | None:

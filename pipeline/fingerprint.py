@@ -62,6 +62,8 @@ def fingerprint_parts(options: AnalyzeOptions, kind: CallKind) -> dict[str, str]
     """The components of the fingerprint, by name."""
     parts = dict(_static_parts())
     parts["language"] = options.language or "auto"
+    if options.redact:  # only when on: reports made without it keep their fingerprint
+        parts["redact"] = "on"
     if kind == "audio":
         asr = options.asr
         spec = MODEL_SPECS.get(asr.model)

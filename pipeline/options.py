@@ -18,6 +18,7 @@ class AnalyzeOptions:
     mix_to_mono: bool = False  # analyse a stereo call as a phone app would record it (evaluation of the mono path)
     diarisation: str = DEFAULT_METHOD  # how a mono call's two voices are told apart (pipeline/audio/diarize.py)
     max_duration_s: float = DEFAULT_MAX_DURATION_S  # longer recordings are refused before decoding
+    redact: bool = False  # replace phone, ID, bank card numbers and e-mails before analysis (pipeline/privacy)
 
     def with_cpu_threads(self, threads: int) -> AnalyzeOptions:
         """The same analysis with Whisper on ``threads`` CPU threads (how workers split the cores)."""

@@ -219,3 +219,77 @@ def test_rep_uploads_coach_reviews_export_has_it(chromium, tmp_path, shots):
     assert judgements["meeting.pushed"]["comment"] == "Listen at 0:30: that was a push for a visit."
     assert exported[0]["labels"]["meeting"]["pushed"] is (said != "yes")  # the coach's correction is the label
     assert judgements["meeting.concrete"]["verdict"] == "correct"
+
+
+ZH_SAMPLE = SAMPLES / "zh_concrete_visit_accepted.mp3"  # 王总 agrees to 周四下午两点 at his factory
+
+
+def _word_inside_a_turn(report: dict) -> tuple[str, dict]:
+    """A Chinese word of two characters or more from the middle of a turn (not its first word), with the turn:
+    taken from what Whisper wrote on this machine, not from one expected wording."""
+    import jieba
+
+    for turn in report["turns"]:
+        words = [w for w in jieba.cut(turn["text"]) if len(w) >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in w)]
+        if turn["start"] is not None and turn["start"] > 5 and len(words) >= 3:
+            return words[1], turn
+    raise AssertionError("no Chinese turn with words to search for")
+
+
+def test_coach_finds_a_customer_and_a_word_and_plays_from_the_hit(chromium, tmp_path, shots):
+    """The workbench: the batch names the customer from the file name; the coach sees them flagged on the
+    dashboard (a meeting agreed, no call since), opens the customer page, searches a Chinese word of the
+    transcript, and the hit opens the call playing from that turn."""
+    archive, db = tmp_path / "archive", tmp_path / "calls.db"
+    (archive / "li").mkdir(parents=True)
+    shutil.copy(ZH_SAMPLE, archive / "li" / "13812345678_20261201_1030.mp3")
+    subprocess.run([sys.executable, "-m", "pipeline.cli", "batch", str(archive), "--db", str(db), "--out",
+                    str(tmp_path / "reports"), "--workers", "1", "--customer-pattern", r"(?P<customer>1[3-9]\d{9})_", "-q"],
+                   cwd=ROOT, check=True, timeout=600)
+    listed = json.loads(callcoach("calls", "--db", str(db), "--format", "json").stdout)
+    assert [row["status"] for row in listed] == ["done"]
+    call_id = listed[0]["call_id"]
+    report = json.loads((tmp_path / "reports" / "li" / "13812345678_20261201_1030.json").read_text("utf-8"))
+    word, turn = _word_inside_a_turn(report)
+    callcoach("users", "add", "carol", "--role", "coach", "--db", str(db), "--password-stdin", stdin=PASSWORDS["carol"] + "\n")
+    server = Server(db, tmp_path / "web", tmp_path / "server.log", "--no-worker").start()
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
+                                   extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    try:
+        sign_in(page, server.url, "carol")
+        page.wait_for_url("**/dashboard")
+        needs_push = page.locator("#needs-push")
+        if report["meeting"]["outcome"] == "accepted":  # what the analysis decided on this machine's transcript
+            assert "13812345678" in needs_push.inner_text() and "之后没有再通话" in needs_push.inner_text()
+        page.click("#nav-customers")
+        page.wait_for_url("**/customers")
+        page.click("#customers a:has-text('13812345678')")
+        page.wait_for_url("**/customer?name=13812345678")
+        assert page.locator(f"#customer-calls tr[data-call='{call_id}']").count() == 1
+        assert "2026-12-01" in page.inner_text("#customer-calls")
+        page.screenshot(path=shots / "12-coach-customer.png", full_page=True)
+
+        page.click("#nav-search")
+        page.fill("#search-q", word)
+        page.click("#search button[type=submit]")
+        page.wait_for_url("**/search?q=*")
+        hit = page.locator(f"#hits li[data-call='{call_id}'][data-turn='{turn['index']}']")
+        assert hit.count() == 1, (word, page.inner_text("main"))
+        assert word in hit.inner_text()
+        page.screenshot(path=shots / "13-coach-search.png")
+        hit.locator("a").click()
+        page.wait_for_url(f"**/calls/{call_id}#t=*")
+        page.wait_for_function("() => { const p = document.getElementById('player'); return p && !p.paused && p.currentTime > 0; }")
+        position = page.evaluate("() => document.getElementById('player').currentTime")
+        assert turn["start"] - 0.5 <= position <= turn["start"] + 5, (turn["start"], position)
+        assert page.locator(f"#turn-{turn['index']}.current").count() == 1  # the turn is shown
+        page.evaluate("() => document.getElementById('player').pause()")
+    finally:
+        context.close()
+        server.stop()
+    assert errors == []

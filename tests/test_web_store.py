@@ -32,13 +32,15 @@ def test_a_v2_store_gains_the_web_tables_and_keeps_its_calls(tmp_path):
     old.close()
 
     with Store(path) as store:
-        assert SCHEMA_VERSION == 5 and store.schema_version == 5
+        assert SCHEMA_VERSION == 6 and store.schema_version == 6
         tables = _columns(store.db)
         assert {"users", "web_sessions", "uploads", "feedback"} <= set(tables)
         assert all(set(columns) <= set(tables[name]) for name, columns in before.items())
         assert "fingerprint" in tables["calls"] and store.call("aaaa").fingerprint is None  # a re-run redoes it
         assert store.call("aaaa").rep == "alice"
         assert "ui_language" in tables["users"]  # v5: each user's interface language
+        assert {"customer", "customer_source", "rep_talk_share", "agreed_day"} <= set(tables["calls"])  # v6
+        assert "transcript_search" in tables  # v6: the archive's search index
         user = accounts.add_user(store, "alice", "rep", "long-enough-1")
         assert user.ui_language is None
         assert accounts.authenticate(store, "alice", "long-enough-1") == user

@@ -93,16 +93,32 @@ def rep_of(relative: PurePosixPath, pattern: re.Pattern[str] | None) -> str | No
     return relative.parts[0] if len(relative.parts) > 1 else None
 
 
-def compile_rep_pattern(text: str | None) -> re.Pattern[str] | None:
+def customer_of(relative: PurePosixPath, pattern: re.Pattern[str] | None) -> str | None:
+    """The customer: the ``customer`` group of ``pattern`` searched in the relative path (recorder apps name
+    files ``13812345678_20261201_1030.m4a``); None without a pattern or a match (the call's words decide)."""
+    match = pattern.search(relative.as_posix()) if pattern is not None else None
+    return (match.group("customer") or None) if match else None
+
+
+def compile_path_pattern(text: str | None, group: str, option: str, example: str) -> re.Pattern[str] | None:
+    """A --rep-pattern / --customer-pattern: a regular expression with the named group ``group``."""
     if text is None:
         return None
     try:
         pattern = re.compile(text)
     except re.error as error:
-        raise CallcoachError(f"--rep-pattern is not a valid regular expression: {error}") from error
-    if "rep" not in pattern.groupindex:
-        raise CallcoachError("--rep-pattern needs a named group 'rep', e.g. '^(?P<rep>[^/]+)/'")
+        raise CallcoachError(f"{option} is not a valid regular expression: {error}") from error
+    if group not in pattern.groupindex:
+        raise CallcoachError(f"{option} needs a named group '{group}', e.g. '{example}'")
     return pattern
+
+
+def compile_rep_pattern(text: str | None) -> re.Pattern[str] | None:
+    return compile_path_pattern(text, "rep", "--rep-pattern", "^(?P<rep>[^/]+)/")
+
+
+def compile_customer_pattern(text: str | None) -> re.Pattern[str] | None:
+    return compile_path_pattern(text, "customer", "--customer-pattern", r"(?P<customer>1[3-9]\d{9})_")
 
 
 def _walk(archive: Path, exclude: set[Path]) -> Iterator[Path]:
@@ -114,7 +130,8 @@ def _walk(archive: Path, exclude: set[Path]) -> Iterator[Path]:
                 yield here / name
 
 
-def discover(archive: Path, store: Store, out: Path, rep_pattern: re.Pattern[str] | None = None) -> Discovery:
+def discover(archive: Path, store: Store, out: Path, rep_pattern: re.Pattern[str] | None = None,
+             customer_pattern: re.Pattern[str] | None = None) -> Discovery:
     """Every call under ``archive``: content-sniffed, hashed (cached by path/size/mtime in the store),
     one entry per distinct content. The report folder ``out`` and the store's own files are not searched."""
     archive = archive.resolve()
@@ -159,6 +176,7 @@ def discover(archive: Path, store: Store, out: Path, rep_pattern: re.Pattern[str
                 call_date=call_date_of(relative, stat.st_mtime),
                 duration_s=info.duration_s,
                 report_path=str(out / relative.parent / relative.stem),
+                customer=customer_of(relative, customer_pattern),
             )
         )
     if fresh:

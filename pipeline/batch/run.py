@@ -25,7 +25,7 @@ from typing import Literal, Protocol
 
 from pipeline import __version__
 from pipeline.audio.whisper_models import resolve as resolve_model
-from pipeline.batch.discover import Discovery, compile_rep_pattern, discover
+from pipeline.batch.discover import Discovery, compile_customer_pattern, compile_rep_pattern, discover
 from pipeline.errors import CallcoachError
 from pipeline.fingerprint import fingerprints
 from pipeline.jobs.executors import ExecutorFactory, ProcessPoolCallExecutor
@@ -51,6 +51,7 @@ class BatchOptions:
     force: bool = False
     retry_failed: bool = False
     rep_pattern: str | None = None
+    customer_pattern: str | None = None
     since: date | None = None  # only calls dated on or after this day
     lease_s: float = DEFAULT_LEASE_S
 
@@ -108,6 +109,7 @@ def run_batch(
     if options.workers < 1:
         raise CallcoachError("--workers must be at least 1")
     rep_pattern = compile_rep_pattern(options.rep_pattern)
+    customer_pattern = compile_customer_pattern(options.customer_pattern)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -124,7 +126,7 @@ def run_batch(
         try:
             summary.reclaimed = len(store.reclaim_stale())
             summary.temp_files_removed = remove_stale_temp_files(out, store.live_report_paths())
-            summary.discovery = discover(archive, store, out, rep_pattern)
+            summary.discovery = discover(archive, store, out, rep_pattern, customer_pattern)
             calls = summary.discovery.calls
             if options.since is not None:
                 first_day = options.since.isoformat()

@@ -61,6 +61,10 @@ DiarisationOpt = Annotated[
     typer.Option(help="How a mono call's two voices are told apart; embedding needs the speaker-embeddings extra."),
 ]
 FormatOpt = Annotated[str, typer.Option("--format", help="Comma-separated: json,md,html.")]
+RedactOpt = Annotated[bool, typer.Option(
+    "--redact", help="Replace phone, ID and bank card numbers and e-mail addresses (also spoken as digits) by "
+    "[PHONE], [ID_NUMBER], [BANK_CARD], [EMAIL] in transcripts, quotes and the search index; the report lists the "
+    "spans (no values) and its player mutes them.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log each stage.")]
 DbOpt = Annotated[Path, typer.Option(help="The SQLite store shared by `callcoach batch`, `serve` and the read commands.")]
 
@@ -95,6 +99,7 @@ def analyze_options(
     mono: bool = False,
     diarisation: Diarisation = Diarisation.spectral,
     max_minutes: float = DEFAULT_MAX_DURATION_S / 60,
+    redact: bool = False,
 ) -> AnalyzeOptions:
     """The analysis options of a command's flags: built here, and only here, for every command."""
     return AnalyzeOptions(
@@ -104,6 +109,7 @@ def analyze_options(
         mix_to_mono=mono,
         diarisation=diarisation.value,
         max_duration_s=max_minutes * 60,
+        redact=redact,
     )
 
 

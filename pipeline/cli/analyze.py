@@ -22,6 +22,7 @@ from pipeline.cli._util import (
     MaxMinutesOpt,
     ModelOpt,
     MonoOpt,
+    RedactOpt,
     RepChannel,
     RepOpt,
     VerboseOpt,
@@ -50,6 +51,7 @@ def analyze(
     mono: MonoOpt = False,
     diarisation: DiarisationOpt = Diarisation.spectral,
     max_minutes: MaxMinutesOpt = DEFAULT_MAX_DURATION_S / 60,
+    redact: RedactOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Transcribe and analyse sales calls; write a coaching report per call."""
@@ -69,7 +71,7 @@ def analyze(
             fail(f"output folder {out} is not writable")
     prepare_text_models()
     analyzer = Analyzer(analyze_options(model, language, rep_channel, device, compute_type, beam_size, mono, diarisation,
-                                        max_minutes))
+                                        max_minutes, redact))
     failures = 0
     for path in inputs:
         started = time.perf_counter()

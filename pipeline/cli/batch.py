@@ -22,6 +22,7 @@ from pipeline.cli._util import (
     ListFormat,
     MaxMinutesOpt,
     ModelOpt,
+    RedactOpt,
     RepChannel,
     RepOpt,
     VerboseOpt,
@@ -114,6 +115,11 @@ def batch(
     rep_pattern: Annotated[
         str | None, typer.Option(help="Regex with a named group 'rep', searched in the path relative to ARCHIVE.")
     ] = None,
+    customer_pattern: Annotated[
+        str | None, typer.Option(help="Regex with a named group 'customer', searched in the path relative to ARCHIVE "
+                                 "(e.g. '(?P<customer>1[3-9]\\d{9})_' for 13812345678_20261201_1030.m4a). Without it, the "
+                                 "customer is the one the call names (王总 … 华宫机械).")
+    ] = None,
     since: Annotated[
         datetime | None,
         typer.Option(formats=["%Y-%m-%d"], help="Only calls dated on or after this day (from the file name, folders or mtime)."),
@@ -129,6 +135,7 @@ def batch(
     compute_type: ComputeOpt = "int8",
     beam_size: BeamOpt = 5,
     max_minutes: MaxMinutesOpt = DEFAULT_MAX_DURATION_S / 60,
+    redact: RedactOpt = False,
     executor: Annotated[
         Executor, typer.Option(help="local: worker processes on this machine; ray: Ray actors on a cluster (pip install 'callcoach[ray]').")
     ] = Executor.local,
@@ -153,13 +160,14 @@ def batch(
         db=db,
         out=out if out is not None else db.parent / "reports",
         analyze=analyze_options(model, language, rep_channel, device, compute_type, beam_size,
-                                max_minutes=max_minutes),
+                                max_minutes=max_minutes, redact=redact),
         workers=workers or default_workers(),
         formats=formats,
         embed_audio=not link_audio,
         force=force,
         retry_failed=retry_failed,
         rep_pattern=rep_pattern,
+        customer_pattern=customer_pattern,
         since=since.date() if since else None,
     )
     # systemd stops a service with SIGTERM: stop like Ctrl-C (workers terminated, claims given back).

@@ -14,6 +14,7 @@ from pipeline.cli._util import (
     Language,
     LanguageOpt,
     ModelOpt,
+    RedactOpt,
     analyze_options,
     app,
     err,
@@ -57,6 +58,7 @@ def serve(
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Accept uploads but do not analyse them in this server.")] = False,
     model: ModelOpt = "base",
     language: LanguageOpt = Language.auto,
+    redact: RedactOpt = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each request and each analysed call.")] = False,
 ) -> None:
     """Run the web app: reps upload recordings, coaches review reports and judge findings."""
@@ -85,7 +87,7 @@ def serve(
         storage_bytes_per_user=quota_mb * MIB,
         secure_cookies=secure_cookies,
         start_worker=not no_worker,
-        analyze=analyze_options(model, language),
+        analyze=analyze_options(model, language, redact=redact),
     )
     if not users:
         err.print(f"no users yet: add one with `callcoach users add NAME --role coach --db {db}`", highlight=False)

@@ -7,6 +7,7 @@ language and a report can compare across calls.
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 from pipeline.report.schema import Daypart, ProposedTime
 
@@ -115,3 +116,32 @@ def parse_time(text: str, language: str) -> ProposedTime | None:
     """The day, daypart and clock time a proposal names, or None when it names none."""
     when = parse_zh(text) if language == "zh" else parse_en(text)
     return when if (when.day or when.daypart or when.clock) else None
+
+
+_RELATIVE_DAY_OFFSETS = {"today": 0, "tomorrow": 1, "day after tomorrow": 2, "in 3 days": 3}
+
+
+def resolve_day(day: str, said_on: date) -> date | None:
+    """The calendar date a normalised ``ProposedTime.day`` means when said on ``said_on``: "tomorrow",
+    "Thursday" (the next one, today included), "next Thursday" (in the week after this one; 下周四),
+    "weekend" (its Saturday), "December 3" (this year, or next when already past). None when unknown."""
+    if day in _RELATIVE_DAY_OFFSETS:
+        return said_on + timedelta(days=_RELATIVE_DAY_OFFSETS[day])
+    next_week = day.startswith("next ")
+    name = day.removeprefix("next ")
+    if name == "weekend" or name in WEEKDAYS_EN:
+        weekday = 5 if name == "weekend" else WEEKDAYS_EN.index(name)
+        if next_week:
+            return said_on + timedelta(days=7 - said_on.weekday() + weekday)
+        return said_on + timedelta(days=(weekday - said_on.weekday()) % 7)
+    month_day = re.fullmatch(r"([A-Z][a-z]+) (\d{1,2})", day)
+    if month_day and month_day.group(1) in _MONTHS:
+        month, number = _MONTHS.index(month_day.group(1)) + 1, int(month_day.group(2))
+        for year in (said_on.year, said_on.year + 1):
+            try:
+                candidate = date(year, month, number)
+            except ValueError:
+                return None
+            if candidate >= said_on:
+                return candidate
+    return None

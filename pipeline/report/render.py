@@ -68,9 +68,15 @@ def html_template_source() -> str:
     return env.loader.get_source(env, "report.html.j2")[0]
 
 
+MUTE_MARGIN_S = 0.3
+
+
 def _html_context(report: Report, audio_src: str | None) -> dict:
     page = context(report)
     page["audio_src"] = audio_src or None
+    # Redacted spans the player mutes, widened a little: the player reports its time only a few times a second.
+    page["mute_spans"] = [[max(0.0, r.start - MUTE_MARGIN_S), r.end + MUTE_MARGIN_S]
+                          for r in report.redactions if r.start is not None and r.end is not None]
     page["timeline"] = timeline(report, page["lang"])
     return page
 

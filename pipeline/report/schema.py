@@ -64,6 +64,7 @@ NoPushBasis = Literal["blocked", "near_miss", "nothing"]
 DowngradeBasis = Literal["channel_words", "contact", "listings", "went_along", "logistics_only", "nothing"]
 ConcreteBasis = Literal["clock", "day", "place", "daypart", "vague"]
 UncertainReason = Literal["weak_evidence", "low_asr_confidence"]
+PiiKind = Literal["phone", "id_number", "bank_card", "email"]
 
 
 class _Strict(BaseModel):
@@ -221,6 +222,38 @@ class Uncertain(_Strict):
     start: float | None = Field(description="where to listen")
 
 
+class Talk(_Strict):
+    """Who talked how much, and who asked (pipeline/analysis/talk.py)."""
+
+    rep_talk_share: float | None = Field(ge=0, le=1, description="the rep's share of the speaking time (of the "
+                                         "characters or words, for a transcript without times)")
+    longest_rep_monologue_s: float | None = Field(ge=0, description="the longest stretch the rep spoke without the "
+                                                  "customer taking the floor (backchannels do not); null without times")
+    rep_questions: int = Field(ge=0)
+    customer_questions: int = Field(ge=0)
+    customer_interruptions: int | None = Field(ge=0, description="customer turns that started inside a rep turn; "
+                                               "null without times")
+
+
+class Customer(_Strict):
+    """The customer as named in the call (the name the rep uses, the company the customer gives)."""
+
+    name: str | None
+    company: str | None
+    key: str = Field(description="one string per customer: name and company (王总 · 华宫机械)")
+    turn: int
+    quote: str = Field(description="an exact substring of turn `turn`'s text")
+
+
+class Redaction(_Strict):
+    """A span of personal data replaced in the transcript, quotes and search index (the value is not kept)."""
+
+    turn: int
+    kind: PiiKind
+    start: float | None = Field(description="seconds into the recording (null for text input)")
+    end: float | None
+
+
 class Report(_Strict):
     schema_version: Literal["2"] = SCHEMA_VERSION
     call_id: str
@@ -240,6 +273,10 @@ class Report(_Strict):
     distraction: Distraction
     coaching: list[Coaching]
     uncertain: list[Uncertain] = Field(default_factory=list, description="verdicts to check by listening")
+    talk: Talk | None = Field(default=None, description="talk metrics (null in reports written before they existed)")
+    customer: Customer | None = Field(default=None, description="the customer as named in the call; null when unnamed")
+    redactions: list[Redaction] = Field(default_factory=list, description="personal data replaced by a typed "
+                                        "placeholder ([PHONE], [ID_NUMBER], [BANK_CARD], [EMAIL]) with --redact")
 
 
 def json_schema() -> dict:

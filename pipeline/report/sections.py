@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.report.schema import LOW_SPLIT_CONFIDENCE, Distraction, Meeting, ProposedTime, Report, TurnOut
-from pipeline.report.strings import LABELS, LANGUAGE_NAMES, METHOD_NONE, NAMES, evidence_label, kind_label
+from pipeline.report.strings import LABELS, LANGUAGE_NAMES, METHOD_NONE, NAMES, evidence_label, kind_label, ui
 from pipeline.report.timefmt import finite, mmss, secs
+from pipeline.report.workbench import TALK_METRICS, format_talk_value
 
 MEETING_PRINCIPLES = ("meeting_push", "concrete_proposal", "channel", "distance")
 DISTRACTION_PRINCIPLES = ("availability_check", "customer_state")
@@ -292,6 +293,21 @@ def tech_section(w: _Words) -> list[tuple[str, str]]:
     return tech
 
 
+def talk_section(w: _Words) -> list[tuple[str, str]]:
+    """Talk metrics, the customer the call names, and what personal data was removed (no values)."""
+    report, labels = w.report, w.labels
+    rows = []
+    if report.talk is not None:
+        talk = report.talk.model_dump()
+        rows += [(ui(w.lang, f"talk.{metric}"), format_talk_value(metric, talk[metric])) for metric in TALK_METRICS]
+    if report.customer is not None:
+        rows.append((labels["customer_named"], report.customer.key))
+    if report.redactions:
+        kinds = labels["comma"].join(labels[f"pii_{kind}"] for kind in dict.fromkeys(r.kind for r in report.redactions))
+        rows.append((labels["redacted"], labels["redacted_value"].format(count=len(report.redactions), kinds=kinds)))
+    return rows
+
+
 def uncertain_section(w: _Words) -> list[dict[str, Any]]:
     """"uncertain — listen at 01:23": the verdicts to check by ear, with where to listen."""
     values = {"meeting.pushed": w.report.meeting.pushed, "meeting.concrete": w.report.meeting.concrete,
@@ -330,6 +346,7 @@ def context(report: Report) -> dict[str, Any]:
         "not_measured": report.distraction.not_measured,
         "transcript": transcript_section(w),
         "tech": tech_section(w),
+        "talk": talk_section(w),
         "has_recording": report.transcription is not None or duration is not None,
     }
 

@@ -19,6 +19,8 @@ from urllib.parse import quote
 
 from pipeline.report.files import write_all_or_nothing
 from pipeline.report.render import html_env
+from pipeline.report.strings import ui
+from pipeline.report.workbench import TALK_METRICS, format_talk_value, team_medians
 
 if TYPE_CHECKING:
     from pipeline.store.records import CallRow
@@ -282,6 +284,7 @@ def team_context(rows: Sequence[CallRow], page: Path) -> dict:
             }
         )
     return {
+        "talk": _talk_context(done, reps),
         "generated": time.strftime("%Y-%m-%d %H:%M"),
         "metrics": METRICS,
         "charts": charts,
@@ -291,6 +294,20 @@ def team_context(rows: Sequence[CallRow], page: Path) -> dict:
         "weeks": weeks,
         "first_week": week_span(weeks[0]) if weeks else "—",
         "last_week": week_span(weeks[-1]) if weeks else "—",
+    }
+
+
+def _talk_context(done: Sequence[CallRow], reps: dict[str, RepView]) -> dict:
+    """Each rep's median talk metrics, and the team's."""
+    def values(medians: dict[str, float | None]) -> list[str]:
+        return [format_talk_value(metric, medians[metric]) for metric in TALK_METRICS]
+
+    return {
+        "metrics": [{"en": ui("en", f"talk.{m}"), "zh": ui("zh", f"talk.{m}")} for m in TALK_METRICS],
+        "reps": [{"name": view.name, "colour": view.colour,
+                  "values": values(team_medians(row for row in done if (row.rep or NO_REP) == view.name))}
+                 for view in reps.values()],
+        "team": values(team_medians(done)),
     }
 
 

@@ -28,6 +28,7 @@ from pipeline.store.records import (
     CRASHES_BEFORE_FAILED,
     DEFAULT_LEASE_S,
     SELECT_ROWS,
+    TALK_COLUMNS,
     CallRow,
     Decision,
     DiscoveredCall,
@@ -38,6 +39,7 @@ from pipeline.store.records import (
     report_metrics,
     row_of,
 )
+from pipeline.store.search import index_report, unindex
 
 
 class Store:
@@ -224,9 +226,10 @@ class Store:
                 if existing is None:
                     db.execute(
                         "INSERT INTO calls (call_id, sha256, source, kind, rep, call_date, status, duration_s, "
-                        "report_path, run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+                        "report_path, run_id, updated_at, customer, customer_source) "
+                        "VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
                         (call.call_id, call.sha256, call.source, call.kind, call.rep, call.call_date, call.duration_s,
-                         report_path, run_id, now),
+                         report_path, run_id, now, call.customer, "pattern" if call.customer else None),
                     )
                     self._event(call.call_id, "queued", None, run_id)
                     continue
@@ -237,6 +240,9 @@ class Store:
                     "UPDATE calls SET source = ?, kind = ?, rep = ?, call_date = ?, updated_at = ? WHERE call_id = ?",
                     (call.source, call.kind, call.rep, call.call_date, now, call.call_id),
                 )
+                if call.customer:
+                    db.execute("UPDATE calls SET customer = ?, customer_source = 'pattern' WHERE call_id = ?",
+                               (call.customer, call.call_id))
                 if decision == "queued" and existing.status != "queued":
                     db.execute(
                         "UPDATE calls SET status = 'queued', report_path = ?, worker_pid = NULL, worker_host = NULL, "
@@ -300,9 +306,16 @@ class Store:
                 f"meeting_pushed = :meeting_pushed, "
                 f"concrete = :concrete, outcome = :outcome, downgraded = :downgraded, distracted = :distracted, "
                 f"adapted = :adapted, score = :score, report_json = :report_json, formats = :formats, crashes = 0, "
+                f"{_TALK_ASSIGNMENTS}, agreed_when = :agreed_when, agreed_day = :agreed_day, "
+                f"agreed_clock = :agreed_clock, mentions_past_meeting = :mentions_past_meeting, "
+                # A customer the archive or the upload named stays; otherwise the one the call names.
+                f"customer = CASE WHEN customer_source IN ('pattern', 'upload') THEN customer ELSE :spoken END, "
+                f"customer_source = CASE WHEN customer_source IN ('pattern', 'upload') THEN customer_source "
+                f"WHEN :spoken IS NULL THEN NULL ELSE 'spoken' END, "
                 f"finished_at = :now, updated_at = :now, {self._CLEAR_OWNER} WHERE {self._OWNED}",
                 {
                     **report_metrics(report),
+                    "spoken": report.customer.key if report.customer else None,
                     "version": report.pipeline_version,
                     "model": model,
                     "fingerprint": report.analysis_fingerprint,
@@ -316,6 +329,7 @@ class Store:
             )
             if cursor.rowcount != 1:
                 return False
+            index_report(db, call_id, report)
             self._event(call_id, "done", owner, self._run_of(call_id))
             return True
 
@@ -352,7 +366,15 @@ class Store:
                 return None
             for table in ("feedback", "uploads", "events", "calls"):
                 db.execute(f"DELETE FROM {table} WHERE call_id = ?", (call_id,))
+            unindex(db, call_id)
             return row
+
+    def name_customer(self, call_id: str, customer: str) -> None:
+        """The customer a rep gave when uploading the call: it wins over the one the call names (a file-name
+        pattern's, set by the batch, wins over both)."""
+        with self.transaction() as db:
+            db.execute("UPDATE calls SET customer = ?, customer_source = 'upload' WHERE call_id = ? "
+                       "AND (customer_source IS NULL OR customer_source = 'spoken')", (customer, call_id))
 
     def release(self, call_id: str, owner: Owner, reason: str) -> bool:
         """Give a claimed call back to the queue untouched (the worker could not start, not the file's fault)."""
@@ -479,6 +501,9 @@ class Store:
         now = time.time()
         rows = [row_of(values) for values in self.db.execute(SELECT_ROWS + " WHERE status = 'processing'")]
         return {row.report_path for row in rows if row.report_path and _held(row, now)}
+
+
+_TALK_ASSIGNMENTS = ", ".join(f"{name} = :{name}" for name in TALK_COLUMNS)
 
 
 def _held(row: CallRow, now: float) -> bool:

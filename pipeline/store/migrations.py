@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from pipeline.report.schema import Report
 from pipeline.store.records import report_metrics
+from pipeline.store.search import SEARCH_DDL, reindex_all
 
 _V1 = """
 CREATE TABLE calls (
@@ -198,11 +199,46 @@ _V5 = """
 ALTER TABLE users ADD COLUMN ui_language TEXT
 """
 
+# v6: the coach's workbench (docs/workbench.md): each call's customer (from a file-name pattern, the web
+# upload, or as named in the call) and talk metrics as columns, and the full-text index of every transcript.
+_V6 = """
+ALTER TABLE calls ADD COLUMN customer TEXT;
+ALTER TABLE calls ADD COLUMN customer_source TEXT;
+ALTER TABLE calls ADD COLUMN rep_talk_share REAL;
+ALTER TABLE calls ADD COLUMN longest_rep_monologue_s REAL;
+ALTER TABLE calls ADD COLUMN rep_questions INTEGER;
+ALTER TABLE calls ADD COLUMN customer_questions INTEGER;
+ALTER TABLE calls ADD COLUMN customer_interruptions INTEGER;
+ALTER TABLE calls ADD COLUMN agreed_when TEXT;
+ALTER TABLE calls ADD COLUMN agreed_day TEXT;
+ALTER TABLE calls ADD COLUMN agreed_clock TEXT;
+ALTER TABLE calls ADD COLUMN mentions_past_meeting INTEGER;
+ALTER TABLE uploads ADD COLUMN customer TEXT;
+CREATE INDEX calls_customer ON calls (customer, call_date)
+"""
+
+
+def _backfill_v6(db: sqlite3.Connection) -> None:
+    """The agreed meeting time of calls finished before v6, and the full-text index of their transcripts
+    (their customer and talk figures fill in when the batch re-analyses them: new pattern files change
+    every fingerprint)."""
+    for call_id, report_json in db.execute("SELECT call_id, report_json FROM calls WHERE report_json IS NOT NULL").fetchall():
+        try:
+            report = Report.model_validate_json(report_json)
+        except ValueError:
+            continue
+        db.execute("UPDATE calls SET agreed_when = :agreed_when, agreed_day = :agreed_day, agreed_clock = :agreed_clock, "
+                   "mentions_past_meeting = :mentions_past_meeting WHERE call_id = :call_id",
+                   {**report_metrics(report), "call_id": call_id})
+    reindex_all(db)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _script(_V1),
     _steps(_script(_V2), _backfill_v2),
     _script(_V3),
     _script(_V4),
     _script(_V5),
+    _steps(_script(_V6), _script(SEARCH_DDL), _backfill_v6),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -24,6 +24,8 @@ CRASHES_BEFORE_FAILED = 2
 # A claim's lease, renewed by its holder's heartbeat (pipeline.jobs.heartbeat) while the call is analysed:
 # a run on another host takes a claim over once its holder has been silent this long.
 DEFAULT_LEASE_S = 600.0
+# Where a call's customer came from: a file-name pattern, the web upload form, or the call's own words.
+CustomerSource = Literal["pattern", "upload", "spoken"]
 VERDICT_POINTS = {"good": 1.0, "warning": 0.5, "missed": 0.0}
 
 
@@ -89,6 +91,7 @@ class DiscoveredCall:
     call_date: str | None  # YYYY-MM-DD
     duration_s: float | None  # probed from the container; None for transcripts
     report_path: str  # where the reports go, without extension (.json/.md/.html are added)
+    customer: str | None = None  # from --customer-pattern; None: as named in the call
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,18 @@ class CallRow:
     run_id: int | None
     finished_at: float | None
     updated_at: float
+    # Added by migration 6; default so a row built by hand needs only the older columns.
+    customer: str | None = None
+    customer_source: CustomerSource | None = None
+    rep_talk_share: float | None = None
+    longest_rep_monologue_s: float | None = None
+    rep_questions: int | None = None
+    customer_questions: int | None = None
+    customer_interruptions: int | None = None
+    agreed_when: str | None = None
+    agreed_day: str | None = None
+    agreed_clock: str | None = None
+    mentions_past_meeting: bool | None = None
 
     @property
     def owner(self) -> Owner | None:
@@ -142,7 +157,7 @@ class CallRow:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-_BOOL_COLUMNS = ("meeting_pushed", "concrete", "downgraded", "distracted", "adapted")
+_BOOL_COLUMNS = ("meeting_pushed", "concrete", "downgraded", "distracted", "adapted", "mentions_past_meeting")
 _ROW_COLUMNS = tuple(f.name for f in fields(CallRow))
 SELECT_ROWS = f"SELECT {', '.join(_ROW_COLUMNS)} FROM calls"  # not the report JSON: listings stay light
 
@@ -192,4 +207,29 @@ def report_metrics(report: Report) -> dict:
         "adapted": report.distraction.rep_adapted,
         # Coaching score: mean of the coaching verdicts (good 1, warning 0.5, missed 0); None without any.
         "score": round(sum(verdicts) / len(verdicts), 4) if verdicts else None,
+        **talk_columns(report),
+        **agreed_meeting(report),
     }
+
+
+def agreed_meeting(report: Report) -> dict:
+    """When an accepted meeting is to happen (the last proposal that named a time, as said and normalised),
+    and whether the call speaks of a meeting that already took place (上次您来店里的时候…)."""
+    timed = [p for p in report.meeting.proposals if p.time is not None] if report.meeting.outcome == "accepted" else []
+    last = timed[-1] if timed else None
+    past = any(e.kind == "not_a_push" and e.reason == "past_meeting" for e in report.meeting.evidence)
+    return {
+        "agreed_when": " ".join(last.when) or None if last else None,
+        "agreed_day": last.time.day if last and last.time else None,
+        "agreed_clock": last.time.clock if last and last.time else None,
+        "mentions_past_meeting": past,
+    }
+
+
+TALK_COLUMNS = ("rep_talk_share", "longest_rep_monologue_s", "rep_questions", "customer_questions",
+                "customer_interruptions")
+
+
+def talk_columns(report: Report) -> dict:
+    talk = report.talk.model_dump() if report.talk else {}
+    return {name: talk.get(name) for name in TALK_COLUMNS}

@@ -22,7 +22,7 @@ from pipeline.web import errors
 from pipeline.web.config import WebConfig
 from pipeline.web.i18n import set_browser_language
 from pipeline.web.queue import QueueSupervisor
-from pipeline.web.routes import account, call, coach, rep, signin
+from pipeline.web.routes import account, call, coach, rep, signin, workbench
 from pipeline.web.throttle import SigninThrottle
 
 STATIC = Path(__file__).parent / "static"
@@ -73,6 +73,6 @@ def create_app(config: WebConfig) -> FastAPI:
     def favicon() -> Response:
         return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
-    for module in (signin, rep, call, coach, account):
+    for module in (signin, rep, call, coach, account, workbench):
         app.include_router(module.router)
     return app

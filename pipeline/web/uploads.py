@@ -54,6 +54,16 @@ class Accepted:
     duplicate: bool  # the same recording was uploaded before
 
 
+MAX_CUSTOMER_CHARS = 100
+
+
+def customer_of(header: str | None) -> str | None:
+    """The customer field of an upload (the X-Customer header, URL-encoded): trimmed, control characters
+    dropped, at most MAX_CUSTOMER_CHARS; None when empty."""
+    text = "".join(ch for ch in (header or "") if ch.isprintable()).strip()
+    return text[:MAX_CUSTOMER_CHARS] or None
+
+
 def label_of(filename: str | None) -> str:
     """What the user called the file, made safe to store and show: last path component only, no control
     characters, bounded length. Never used as a path."""
@@ -149,9 +159,11 @@ def record_rejection(store: Store, user: User, label: str, size: int | None, rea
         )
 
 
-def accept(store: Store, user: User, received: Received, label: str, config: WebConfig) -> Accepted:
+def accept(store: Store, user: User, received: Received, label: str, config: WebConfig,
+           customer: str | None = None) -> Accepted:
     """Keep a received recording under its content hash and queue it for analysis (unless the same
-    recording is already in the store), in the uploader's name."""
+    recording is already in the store), in the uploader's name; ``customer`` is who the rep says the call
+    was with (it names the call's customer when the call is the uploader's own)."""
     try:
         check_quota(store, user, received.size, config)
         suffix, duration_s = sniff_audio(received.path, config)
@@ -186,9 +198,11 @@ def accept(store: Store, user: User, received: Received, label: str, config: Web
         store.enqueue([call], analysis, retry_failed=True)
     with store.transaction() as db:
         db.execute(
-            "INSERT INTO uploads (user_id, call_id, filename, size, status, reason, uploaded_at) "
-            "VALUES (?, ?, ?, ?, 'accepted', NULL, ?)",
-            (user.user_id, call_id, label, received.size, time.time()),
+            "INSERT INTO uploads (user_id, call_id, filename, size, status, reason, uploaded_at, customer) "
+            "VALUES (?, ?, ?, ?, 'accepted', NULL, ?, ?)",
+            (user.user_id, call_id, label, received.size, time.time(), customer),
         )
     row = store.call(call_id)
+    if customer and row is not None and row.rep == user.name:
+        store.name_customer(call_id, customer)
     return Accepted(call_id, label, row.status if row else "queued", existing is not None)

@@ -17,10 +17,11 @@ from pipeline.report.render import (
     report_script,
     report_style,
 )
+from pipeline.report.workbench import talk_lines, team_medians
 from pipeline.store import feedback as fb
 from pipeline.store.database import Store
 from pipeline.store.records import CallRow
-from pipeline.web import accounts, listing, removal
+from pipeline.web import accounts, i18n, listing, removal
 from pipeline.web.access import CALL_ID, can_see, display_names, name_of, owns
 from pipeline.web.deps import CheckedFormDep, ConfigDep, SessionDep, StoreDep
 from pipeline.web.errors import Refused
@@ -69,7 +70,9 @@ def call_page(call_id: str, session: SessionDep, store: StoreDep) -> Response:
     # The report inline (not in a frame): its body as the report renders it (autoescaped there), its style
     # and script served beside it (/report.css, /report.js) under the app's CSP.
     report_html = Markup(render_html_content(_as_named(report, row, store, session), _audio_url(row))) if report else None
+    talk = talk_lines(i18n.language_of(session), row, team_medians(store.calls(status="done"))) if report else []
     return page("call.html.j2", session=session, call=entry, report=report, report_html=report_html, findings=findings, mine=mine,
+                talk=talk,
                 judgements=judged, can_judge=session.user.is_coach, can_delete=removal.can_delete(store, session.user, row))
 
 

@@ -11,9 +11,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from pipeline.report.team import render_team_html
+from pipeline.report.workbench import flag_text
 from pipeline.store import feedback as fb
+from pipeline.store.customers import customer_histories
 from pipeline.store.records import CallRow
-from pipeline.web import accounts, listing
+from pipeline.web import accounts, i18n, listing
 from pipeline.web.deps import CoachDep, ConfigDep, StoreDep
 from pipeline.web.errors import Refused
 from pipeline.web.pages import page
@@ -57,7 +59,10 @@ def dashboard(session: CoachDep, store: StoreDep, values: FiltersDep, rows: Sele
     def page_href(n: int) -> str:
         return "/dashboard?" + "&".join([*([query] if query else []), f"page={n}"])
 
+    lang = i18n.language_of(session)
+    needs_push = [h for h in customer_histories(store, rep=values["rep"] or None) if h.needs_push]
     return page("dashboard.html.j2", session=session, calls=entries[(page_no - 1) * PAGE_SIZE : page_no * PAGE_SIZE],
+                needs_push=needs_push, flag_text=lambda flag: flag_text(lang, flag),
                 total=len(entries), pages=pages, page_no=page_no, page_href=page_href, reps=reps, values=values,
                 flags=listing.FLAGS, team_src="/team" + (f"?{query}" if query else ""))
 

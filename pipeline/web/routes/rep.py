@@ -54,10 +54,11 @@ def _check_upload_allowed(config: WebConfig, request: Request, session: accounts
             raise
 
 
-def _accept_upload(config: WebConfig, user: accounts.User, received: uploads.Received, label: str) -> uploads.Accepted:
+def _accept_upload(config: WebConfig, user: accounts.User, received: uploads.Received, label: str,
+                   customer: str | None) -> uploads.Accepted:
     """Sniffing (a decode) and hashing work off the event loop, so other requests are not held up."""
     with Store(config.db, create=False) as store:
-        return uploads.accept(store, user, received, label, config)
+        return uploads.accept(store, user, received, label, config, customer)
 
 
 def _record_rejection(config: WebConfig, user: accounts.User, label: str, size: int | None, reason: str) -> None:
@@ -68,11 +69,12 @@ def _record_rejection(config: WebConfig, user: accounts.User, label: str, size: 
 @router.post("/uploads")
 async def upload(request: Request, config: ConfigDep, session: SessionDep) -> Response:
     label = uploads.label_of(unquote(request.headers.get("x-filename", "")))
+    customer = uploads.customer_of(unquote(request.headers.get("x-customer", "")))
     await run_in_threadpool(_check_upload_allowed, config, request, session, label)
     received = None
     try:
         received = await uploads.receive(request.stream(), config)
-        accepted = await run_in_threadpool(_accept_upload, config, session.user, received, label)
+        accepted = await run_in_threadpool(_accept_upload, config, session.user, received, label, customer)
     except uploads.UploadRejected as rejected:
         await run_in_threadpool(_record_rejection, config, session.user, label, received.size if received else None,
                                 rejected.reason)

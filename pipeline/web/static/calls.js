@@ -64,6 +64,8 @@
     xhr.open("POST", "/uploads");
     xhr.setRequestHeader("X-CSRF-Token", csrf);
     xhr.setRequestHeader("X-Filename", encodeURIComponent(job.file.name));
+    var customer = document.getElementById("upload-customer");
+    if (customer && customer.value.trim()) xhr.setRequestHeader("X-Customer", encodeURIComponent(customer.value.trim()));
     xhr.setRequestHeader("Content-Type", "application/octet-stream");
     xhr.setRequestHeader("Accept", "application/json");
     xhr.upload.onprogress = function (event) {

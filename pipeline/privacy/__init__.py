@@ -1,0 +1,1 @@
+"""Personal data: finding it in a call's text and replacing it (--redact)."""

@@ -1,0 +1,120 @@
+"""Search across the archive: an SQLite FTS5 index of every analysed call's turns.
+
+Chinese has no spaces, so each turn is segmented with jieba (``cut_for_search``: 展厅 is found inside 我们展厅,
+a compound also by its parts) and indexed as space-separated tokens; English as lower-cased words. A query
+is segmented the same way and every token is quoted, so user input is never read as FTS5 syntax. The index
+is kept in step with the ``calls`` table by the store (``mark_done`` indexes, ``delete_call`` removes).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pipeline.errors import CallcoachError
+from pipeline.language.text import to_simplified
+from pipeline.report.schema import Report
+
+# Tokens are written pre-segmented; unicode61 splits them on the spaces only (CJK tokens stay whole).
+SEARCH_DDL = """
+CREATE VIRTUAL TABLE transcript_search USING fts5(
+    tokens, call_id UNINDEXED, turn UNINDEXED, start_s UNINDEXED, speaker UNINDEXED, text UNINDEXED,
+    tokenize = "unicode61 remove_diacritics 2"
+)
+"""
+_WORD = re.compile(r"[0-9A-Za-z\u00C0-\u024F]+(?:['’][A-Za-z]+)?|[\u3400-\u9fff]+")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    call_id: str
+    turn: int
+    start_s: float | None
+    speaker: str
+    text: str
+    rep: str | None
+    call_date: str | None
+    source: str
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def segment(text: str) -> list[str]:
+    """Search tokens of a text: Chinese runs by jieba (search mode), other words lower-cased."""
+    tokens: list[str] = []
+    for run in _WORD.findall(to_simplified(text)):
+        if _CJK.match(run):
+            tokens.extend(token for token in _jieba().cut_for_search(run, HMM=False) if token.strip())
+        else:
+            tokens.append(run.lower())
+    return tokens
+
+
+def index_report(db: sqlite3.Connection, call_id: str, report: Report) -> None:
+    """(Re)index one call's turns; runs inside the caller's transaction."""
+    unindex(db, call_id)
+    db.executemany(
+        "INSERT INTO transcript_search (tokens, call_id, turn, start_s, speaker, text) VALUES (?, ?, ?, ?, ?, ?)",
+        [(" ".join(segment(turn.text)), call_id, turn.index, turn.start, turn.speaker, turn.text)
+         for turn in report.turns if turn.text.strip()],
+    )
+
+
+def unindex(db: sqlite3.Connection, call_id: str) -> None:
+    db.execute("DELETE FROM transcript_search WHERE call_id = ?", (call_id,))
+
+
+def reindex_all(db: sqlite3.Connection) -> int:
+    """Index every finished call from its stored report (a migration for stores made before the index);
+    reports of an incompatible schema are skipped. How many calls were indexed."""
+    indexed = 0
+    for call_id, report_json in db.execute(
+            "SELECT call_id, report_json FROM calls WHERE status = 'done' AND report_json IS NOT NULL").fetchall():
+        try:
+            report = Report.model_validate_json(report_json)
+        except ValueError:
+            continue
+        index_report(db, call_id, report)
+        indexed += 1
+    return indexed
+
+
+def _match_expression(query: str) -> str | None:
+    tokens = list(dict.fromkeys(segment(query)))
+    return " AND ".join('"' + token.replace('"', '""') + '"' for token in tokens) or None
+
+
+def search(db: sqlite3.Connection, query: str, rep: str | None = None, since: str | None = None,
+           limit: int = 50) -> list[SearchHit]:
+    """The turns holding every word of ``query`` (of done calls; of ``rep``'s, dated ``since`` or later),
+    best match first, then newest."""
+    if since is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", since):
+        raise CallcoachError(f"--since must be a date like 2026-12-01, not {since!r}")
+    expression = _match_expression(query)
+    if expression is None:
+        return []
+    where, params = ["transcript_search MATCH ?", "c.status = 'done'"], [expression]
+    if rep is not None:
+        where.append("c.rep = ?")
+        params.append(rep)
+    if since is not None:
+        where.append("c.call_date >= ?")
+        params.append(since)
+    rows = db.execute(
+        "SELECT s.call_id, s.turn, s.start_s, s.speaker, s.text, c.rep, c.call_date, c.source "
+        "FROM transcript_search s JOIN calls c ON c.call_id = s.call_id "
+        f"WHERE {' AND '.join(where)} ORDER BY bm25(transcript_search), c.call_date DESC LIMIT ?",
+        [*params, limit],
+    ).fetchall()
+    return [SearchHit(r[0], int(r[1]), r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
