@@ -138,10 +138,10 @@ def spoken_customer(transcript: Transcript) -> SpokenCustomer | None:
             turn_names = _en_names(turn, rep_turns_seen == 0) if turn.speaker != "customer" else []
             turn_company = _en_company(turn)
         rep_turns_seen += turn.speaker != "customer"
-        for name, offset in turn_names:
-            name = to_simplified(name)
-            names[name] += 1
-            first_seen.setdefault(name, (turn.index, offset))
+        for said, offset in turn_names:
+            said = to_simplified(said)
+            names[said] += 1
+            first_seen.setdefault(said, (turn.index, offset))
         if company is None and turn_company is not None:
             company = (to_simplified(turn_company[0]), turn.index, turn_company[1])
     if not names and company is None:

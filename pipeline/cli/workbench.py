@@ -90,7 +90,6 @@ def search(
     format: Annotated[ListFormat, typer.Option("--format", help="table or json.")] = ListFormat.table,
 ) -> None:
     """Search every transcript in the store: the turns that contain all the words, best match first."""
-    from dataclasses import asdict
 
     from pipeline.store.search import search as search_store
 
@@ -100,7 +99,7 @@ def search(
         except CallcoachError as error:
             fail(str(error))
     if format == ListFormat.json:
-        sys.stdout.write(json.dumps([asdict(hit) for hit in hits], ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json.dumps([hit.as_dict() for hit in hits], ensure_ascii=False, indent=2) + "\n")
         return
     table = Table("call_id", "date", "rep", "turn", "start", "speaker", "text", title=f"{query!r} — {len(hits)} hits")
     for hit in hits:

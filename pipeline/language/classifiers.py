@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -53,8 +55,31 @@ TASKS = {task.name: task for task in (ANSWERS, PROPOSALS, STATES, ADAPT)}
 LANGUAGES = ("zh", "en")
 
 
+# Candidate classifiers being judged before they replace the trained ones (see ``candidates``).
+_CANDIDATES: dict[str, Path] = {}
+
+
+def model_name(task: Task, language: str) -> str:
+    return f"{task.name}-{language}"
+
+
 def model_path(task: Task, language: str) -> Path:
-    return models_dir() / f"{task.name}-{language}"
+    name = model_name(task, language)
+    return _CANDIDATES.get(name) or models_dir() / name
+
+
+@contextmanager
+def candidates(folders: dict[str, Path]) -> Iterator[None]:
+    """Analyse with these classifier folders (by model name, e.g. ``proposals-zh``) in place of the trained
+    ones, within this block: a retrain is scored before it may replace anything."""
+    _CANDIDATES.update(folders)
+    load.cache_clear()
+    try:
+        yield
+    finally:
+        for name in folders:
+            _CANDIDATES.pop(name, None)
+        load.cache_clear()
 
 
 def is_trained(task: Task, language: str) -> bool:

@@ -40,6 +40,11 @@ class SearchHit:
     call_date: str | None
     source: str
 
+    def as_dict(self) -> dict[str, object]:
+        """The JSON record of a hit; ``start`` in seconds, as a turn's start in the report JSON."""
+        return {"call_id": self.call_id, "turn": self.turn, "start": self.start_s, "speaker": self.speaker,
+                "text": self.text, "rep": self.rep, "call_date": self.call_date, "source": self.source}
+
 
 @lru_cache(maxsize=1)
 def _jieba():

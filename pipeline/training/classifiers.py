@@ -38,7 +38,14 @@ from pipeline.language.classifiers import (
 )
 from pipeline.language.nlp import blank_pipeline, reading_of
 from pipeline.paths import REPO_ROOT, TRAINING_DIR
-from pipeline.training.data import data_digest, labeled_call_files, labeled_calls, read_jsonl
+from pipeline.training.data import (
+    data_digest,
+    feedback_calls,
+    feedback_calls_path,
+    labeled_call_files,
+    labeled_calls,
+    read_jsonl,
+)
 from pipeline.training.noise import noisy_text
 from pipeline.transcript import transcript_from_dict
 
@@ -54,17 +61,23 @@ RECIPE = 2  # 2: every example also seen with recognition noise
 IndustryFilter = Callable[[str | None], bool] | None
 
 
-def _train_calls(language: str, keep: IndustryFilter = None):
-    """(labels, Call) for every labeled call of the train split in a language (whose industry ``keep`` accepts)."""
-    for item in labeled_calls(language):
+# Coach-corrected calls to mine beside the train split; None: those accepted before (data.feedback_calls).
+Feedback = list[dict] | None
+
+
+def _train_calls(language: str, keep: IndustryFilter = None, feedback: Feedback = None):
+    """(labels, Call) for every labeled call of the train split in a language (whose industry ``keep``
+    accepts), then every coach-corrected call (untagged: a leave-one-industry-out run keeps them out)."""
+    corrected = feedback_calls(language) if feedback is None else [c for c in feedback if c["language"] == language]
+    for item in labeled_calls(language) + (corrected if keep is None else []):
         if keep is None or keep(item.get("industry")):
             yield item["labels"], Call.parse(transcript_from_dict(item, item["id"]))
 
 
-def _mine_replies(language: str, keep: IndustryFilter = None) -> list[tuple[str, str]]:
+def _mine_replies(language: str, keep: IndustryFilter = None, feedback: Feedback = None) -> list[tuple[str, str]]:
     """The customer's first reply after the rep's (single) proposal, labeled with the call's outcome."""
     pairs: list[tuple[str, str]] = []
-    for labels, call in _train_calls(language, keep):
+    for labels, call in _train_calls(language, keep, feedback):
         meeting = labels["meeting"]
         if not meeting["pushed"] or meeting["outcome"] == "none" or meeting.get("attempts", 1) > 1:
             continue  # only single proposals give an unambiguous reply label
@@ -75,10 +88,10 @@ def _mine_replies(language: str, keep: IndustryFilter = None) -> list[tuple[str,
     return pairs
 
 
-def _mine_rep_turns(language: str, keep: IndustryFilter = None) -> list[tuple[str, str]]:
+def _mine_rep_turns(language: str, keep: IndustryFilter = None, feedback: Feedback = None) -> list[tuple[str, str]]:
     """Rep turns of calls labeled not pushed are all no_push; in pushed calls the turns the rules flag are push."""
     pairs: list[tuple[str, str]] = []
-    for labels, call in _train_calls(language, keep):
+    for labels, call in _train_calls(language, keep, feedback):
         if labels["meeting"]["pushed"]:
             pairs.extend((call.transcript.turns[i].text, "push") for i in proposal_turns(call))
         else:
@@ -86,14 +99,14 @@ def _mine_rep_turns(language: str, keep: IndustryFilter = None) -> list[tuple[st
     return pairs
 
 
-def _mine_nothing(language: str, keep: IndustryFilter = None) -> list[tuple[str, str]]:
+def _mine_nothing(language: str, keep: IndustryFilter = None, feedback: Feedback = None) -> list[tuple[str, str]]:
     """The states classifier learns from written turns only: the distraction fusion model is fitted on the
     train calls' features, and a classifier that had seen those calls would look better there than on new
     calls, so the fusion would over-trust it. Adapt likewise (its threshold is chosen on those calls)."""
     return []
 
 
-MINERS: dict[str, Callable[[str, IndustryFilter], list[tuple[str, str]]]] = {
+MINERS: dict[str, Callable[[str, IndustryFilter, Feedback], list[tuple[str, str]]]] = {
     ANSWERS.name: _mine_replies,
     PROPOSALS.name: _mine_rep_turns,
     STATES.name: _mine_nothing,
@@ -105,24 +118,31 @@ def written_examples_path(task: Task, language: str) -> Path:
     return TRAINING_DIR / f"{task.name}_{language}.jsonl"
 
 
-def training_examples(task: Task, language: str, keep: IndustryFilter = None) -> list[tuple[str, str]]:
-    """(text, label) pairs: the written examples plus those mined from the train split (with ``keep``: only
-    those of the industries it accepts, for leave-one-industry-out evaluation)."""
+def training_examples(task: Task, language: str, keep: IndustryFilter = None,
+                      feedback: Feedback = None) -> list[tuple[str, str]]:
+    """(text, label) pairs: the written examples plus those mined from the train split and the coach-corrected
+    calls (with ``keep``: only those of the industries it accepts, for leave-one-industry-out evaluation)."""
     pairs: list[tuple[str, str]] = []
     written = written_examples_path(task, language)
     if written.is_file():
         pairs.extend((item[task.text_key], item["label"]) for item in read_jsonl(written)
                      if keep is None or keep(item.get("industry")))
-    pairs.extend(MINERS[task.name](language, keep))
+    pairs.extend(MINERS[task.name](language, keep, feedback))
     return pairs
+
+
+def mines_calls(task: Task) -> bool:
+    """Whether a classifier learns from labeled calls (and so from coaches' corrections)."""
+    return MINERS[task.name] is not _mine_nothing
 
 
 def training_digest(task: Task, language: str) -> str:
     """SHA-256 of everything a classifier is trained from: its written examples and, when it mines, the
     calls and the cue patterns that pick the turns it mines."""
     files = [path for path in [written_examples_path(task, language)] if path.is_file()]
-    if MINERS[task.name] is not _mine_nothing:
+    if mines_calls(task):
         files += [*labeled_call_files(), *sorted(PATTERNS_DIR.glob("cues_*.json"))]
+        files += [path for path in [feedback_calls_path()] if path.is_file()]
     return data_digest(files)
 
 
@@ -176,15 +196,23 @@ def train(task: Task, language: str, keep: IndustryFilter = None) -> Path:
     pairs = training_examples(task, language, keep)
     if not pairs:
         raise FileNotFoundError(f"no training examples for {task.name}/{language} in {TRAINING_DIR}")
-    nlp = fit(task, language, pairs)
     target = model_path(task, language)
+    save_model(fit(task, language, pairs), target, training_facts(task, len(pairs)), training_digest(task, language))
+    log.info("trained %s on %d examples", target, len(pairs))
+    return target
+
+
+def training_facts(task: Task, examples: int) -> dict:
+    return {"examples": examples, "epochs": EPOCHS, "seed": SEED, "labels": task.labels, "recipe": RECIPE}
+
+
+def save_model(nlp: Language, target: Path, facts: dict, data_sha256: str) -> None:
+    """Write a trained classifier with its training record into ``target``, replacing what is there."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.tmp{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     nlp.to_disk(staging)
-    record = {"examples": len(pairs), "epochs": EPOCHS, "seed": SEED, "labels": task.labels, "recipe": RECIPE,
-              "data_sha256": training_digest(task, language)}
-    (staging / TRAINING_RECORD).write_text(json.dumps(record), "utf-8")
+    (staging / TRAINING_RECORD).write_text(json.dumps({**facts, "data_sha256": data_sha256}), "utf-8")
     shutil.rmtree(target, ignore_errors=True)
     try:
         os.replace(staging, target)
@@ -193,8 +221,6 @@ def train(task: Task, language: str, keep: IndustryFilter = None) -> Path:
             raise
         shutil.rmtree(staging, ignore_errors=True)  # another process trained the same model at the same time
     load.cache_clear()
-    log.info("trained %s on %d examples", target, len(pairs))
-    return target
 
 
 def is_current(task: Task, language: str) -> bool:

@@ -6,6 +6,10 @@
 - ``<task>_<lang>.jsonl``: written examples of the text classifiers.
 
 The evaluation sets (the dev split, the bundled samples) are never read from here.
+
+Coaches' corrections accepted by ``callcoach models prepare text --feedback`` live beside the trained models
+(``<models>/feedback/calls.jsonl``, see ``pipeline.training.feedback``): the text classifiers mine them like
+the train split's calls; the distraction score and the role decision do not read them.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from pipeline.paths import REPO_ROOT, TRAINING_DIR
+from pipeline.paths import REPO_ROOT, TRAINING_DIR, models_dir
 
 CALLS_DIR = TRAINING_DIR / "calls"
 AUDIO_DIR = TRAINING_DIR / "audio"
@@ -37,6 +41,17 @@ def labeled_calls(language: str | None = None) -> list[dict]:
     return [call for call in calls if language is None or call["language"] == language]
 
 
+def feedback_calls_path() -> Path:
+    """The coach-corrected calls the text classifiers were last accepted with (may not exist)."""
+    return models_dir() / "feedback" / "calls.jsonl"
+
+
+def feedback_calls(language: str | None = None) -> list[dict]:
+    path = feedback_calls_path()
+    calls = list(read_jsonl(path)) if path.is_file() else []
+    return [call for call in calls if language is None or call["language"] == language]
+
+
 def save_json(model: dict, path: Path) -> Path:
     """Write next to the target and rename, so a reader never sees half a model."""
     staging = path.with_suffix(".tmp")
@@ -49,6 +64,7 @@ def data_digest(paths: list[Path]) -> str:
     """SHA-256 over the training files' repository paths and contents, in path order."""
     digest = hashlib.sha256()
     for path in sorted(paths):
-        digest.update(path.relative_to(REPO_ROOT).as_posix().encode())
+        # Files beside the models (coaches' corrections) are named by their name alone.
+        digest.update((path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else path.name).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
