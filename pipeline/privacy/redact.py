@@ -24,15 +24,23 @@ _EN_DIGITS = {"zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three":
 _SEPARATORS = " -‐–—.()"
 _MAX_SEPARATOR_CHARS = 2  # "(555) 123-4567": ") " between two digits
 # A number introduced as one of these is a business number, not a person's.
-_BUSINESS_NUMBER = re.compile(r"(?:订单|单号|编号|合同|发票|快递|运单|工单|型号|批次|序列号|流水|房号|"
-                              r"order|invoice|contract|tracking|reference|ref\b|serial|model|po\b|sku|case)"
-                              r"[^，。？！,.?!]{0,6}$", re.I)
+_BUSINESS_NUMBER = re.compile(
+    r"(?:(?:订单|单号|编号|合同|发票|快递|运单|工单|型号|批次|序列号|流水|房号)[^，。？！,.?!]{0,6}"
+    r"|\b(?:order|invoice|contract|tracking|reference|ref|serial|model|po|sku|case|account|confirmation)"
+    r"(?:\s+(?:number|no\.?|num|#|id|code))?(?:\s+(?:is|was))?\s*[:#]?\s*)$", re.I)
+# Digit groups a speaker pauses between ("一八六，嗯，六六七七，八八九九"): joined when the whole is PII.
+_GROUP_GAP = re.compile(r"^[\s,，、]*(?:(?:嗯|呃|啊|额|uh|um)[\s,，、]*)?$", re.I)
+_MAX_GROUPS = 5
 _MONEY_AFTER = re.compile(r"^\s*(?:元|块|万|千|百|美元|美金|刀|%|％|dollars?|usd|rmb|yuan|bucks)", re.I)
 _MONEY_BEFORE = re.compile(r"(?:[¥￥$]|rmb|usd)\s*$", re.I)
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# An address read out: a local part (Latin words joined by dot / 点 / spaces, or a Chinese name right after
+# 是 / 箱 / a colon), 艾特 / at, then a domain ending in a known suffix.
 _SPOKEN_EMAIL = re.compile(
-    r"\b[A-Za-z0-9._-]+\s*(?:艾特|\bat\b|@)\s*[A-Za-z0-9-]+(?:\s*(?:点|\bdot\b|\.)\s*[A-Za-z0-9-]+)*"
-    r"\s*(?:点|\bdot\b|\.)\s*(?:com|cn|net|org|io|edu|gov|co|info|biz)\b", re.I)
+    r"(?:(?<=[是箱：:])(?!是)[\u4e00-\u9fff]{1,4}[A-Za-z0-9._-]*|(?<![A-Za-z0-9._-])[A-Za-z0-9._-]+"
+    r"(?:\s*(?:点|\bdot\b|\.|\s)\s*[A-Za-z0-9_-]+)?)"
+    r"\s*(?:艾特|\bat\b|@)\s*[A-Za-z0-9-]+(?:\s*(?:点|\bdot\b|\.)\s*[A-Za-z0-9-]+)*"
+    r"\s*(?:点|\bdot\b|\.)\s*(?:com|cn|net|org|io|edu|gov|co|info|biz)(?![A-Za-z])", re.I)
 _EN_NUMBER_WORDS = re.compile(
     r"\b(?:(?:double|triple)\s+)?(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b"
     r"(?:[\s,-]+(?:(?:double|triple)\s+)?(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b)*", re.I)
@@ -98,7 +106,12 @@ def _english_digit_runs(text: str) -> list[tuple[str, int, int]]:
                 continue
             digits.append(_EN_DIGITS[word] * repeat)
             repeat = 1
-        runs.append(("".join(digits), match.start(), match.end()))
+        end = match.end()
+        check = re.match(r"[\s,]*(?:X|ex)\b", text[end:], re.I)
+        if len("".join(digits)) == 17 and check:  # an ID number's check character, read out
+            digits.append("X")
+            end += check.end()
+        runs.append(("".join(digits), match.start(), end))
     return runs
 
 
@@ -149,21 +162,56 @@ def _kind_of(digits: str, language: str) -> PiiKind | None:
     return None
 
 
+def _birth_date_ok(number: str) -> bool:
+    """Digits 7–14 of an ID number are the holder's birth date."""
+    year, month, day = int(number[6:10]), int(number[10:12]), int(number[12:14])
+    return 1900 <= year <= 2030 and 1 <= month <= 12 and 1 <= day <= 31
+
+
+def _kind_in_context(text: str, digits: str, start: int, end: int, language: str) -> PiiKind | None:
+    before, after = text[max(0, start - 24) : start], text[end : end + 6]
+    if _MONEY_AFTER.match(after) or _MONEY_BEFORE.search(before):
+        return None
+    kind = _kind_of(digits, language)
+    # A checksum-valid ID with a real birth date is an ID even in a contract's sentence.
+    if kind == "id_number" and _birth_date_ok(digits):
+        return kind
+    return None if _BUSINESS_NUMBER.search(before) else kind
+
+
+def _grouped_runs(text: str, runs: list[tuple[str, int, int]], language: str) -> list[tuple[PiiKind, int, int]]:
+    """Personal numbers read in groups with pauses between: the longest chain of runs that is one."""
+    found, i = [], 0
+    while i < len(runs):
+        for j in range(min(len(runs), i + _MAX_GROUPS), i + 1, -1):
+            chain = runs[i:j]
+            if any(not _GROUP_GAP.match(text[a[2] : b[1]]) for a, b in zip(chain, chain[1:], strict=False)):
+                continue
+            if any(len(digits) < 2 for digits, _, _ in chain):
+                continue
+            digits, start, end = "".join(d for d, _, _ in chain), chain[0][1], chain[-1][2]
+            if len(digits) == 17 and text[end : end + 1] in ("X", "x"):
+                digits, end = digits + "X", end + 1
+            kind = _kind_in_context(text, digits, start, end, language) if len(digits) >= 10 else None
+            if kind is not None:
+                found.append((kind, start, end))
+                i = j - 1
+                break
+        i += 1
+    return found
+
+
 def find_pii(text: str, language: str) -> list[PiiSpan]:
     """Personal data in ``text``: non-overlapping spans, in order."""
     spans = [PiiSpan("email", m.start(), m.end()) for pattern in (_EMAIL, _SPOKEN_EMAIL) for m in pattern.finditer(text)]
-    runs = _digit_runs(text) + (_english_digit_runs(text) if language == "en" else [])
-    for digits, start, end in runs:
-        if len(digits) < 10:
-            continue
-        before, after = text[max(0, start - 16) : start], text[end : end + 6]
-        if _BUSINESS_NUMBER.search(before) or _MONEY_AFTER.match(after) or _MONEY_BEFORE.search(before):
-            continue
-        kind = _kind_of(digits, language)
-        if kind is not None:
-            if start > 0 and text[start - 1] in "+(":
-                start -= 1
-            spans.append(PiiSpan(kind, start, end))
+    runs = sorted(_digit_runs(text) + (_english_digit_runs(text) if language == "en" else []), key=lambda r: r[1])
+    found = [(kind, start, end) for digits, start, end in runs if len(digits) >= 10
+             and (kind := _kind_in_context(text, digits, start, end, language)) is not None]
+    found += _grouped_runs(text, runs, language)
+    for kind, start, end in found:
+        if start > 0 and text[start - 1] in "+(":
+            start -= 1
+        spans.append(PiiSpan(kind, start, end))
     chosen: list[PiiSpan] = []
     for span in sorted(spans, key=lambda s: (s.start, -(s.end - s.start))):
         if not chosen or span.start >= chosen[-1].end:

@@ -171,10 +171,15 @@ Migration = Callable[[sqlite3.Connection], None]
 
 def _script(sql: str) -> Migration:
     # Statement by statement: ``executescript`` would COMMIT first and break the migration's transaction.
+    # A trigger's body holds semicolons: pieces are joined until SQLite calls the statement complete.
     def run(db: sqlite3.Connection) -> None:
-        for statement in sql.split(";"):
-            if statement.strip():
-                db.execute(statement)
+        pending = ""
+        for piece in sql.split(";"):
+            pending += piece + ";"
+            if sqlite3.complete_statement(pending):
+                if pending.strip(" \n;"):
+                    db.execute(pending)
+                pending = ""
 
     return run
 

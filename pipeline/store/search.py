@@ -18,12 +18,24 @@ from pipeline.errors import CallcoachError
 from pipeline.language.text import to_simplified
 from pipeline.report.schema import Report
 
-# Tokens are written pre-segmented; unicode61 splits them on the spaces only (CJK tokens stay whole).
+# The turns in a plain table (indexed by call, so a call is re-indexed or removed without scanning the
+# index), and an FTS5 index over their tokens with the table as its content. Tokens are written
+# pre-segmented; unicode61 splits them on the spaces only (CJK tokens stay whole).
 SEARCH_DDL = """
+CREATE TABLE search_turns (
+    turn_id INTEGER PRIMARY KEY, call_id TEXT NOT NULL, turn INTEGER NOT NULL, start_s REAL,
+    speaker TEXT NOT NULL, text TEXT NOT NULL, tokens TEXT NOT NULL
+);
+CREATE INDEX search_turns_call ON search_turns (call_id);
 CREATE VIRTUAL TABLE transcript_search USING fts5(
-    tokens, call_id UNINDEXED, turn UNINDEXED, start_s UNINDEXED, speaker UNINDEXED, text UNINDEXED,
-    tokenize = "unicode61 remove_diacritics 2"
-)
+    tokens, content = 'search_turns', content_rowid = 'turn_id', tokenize = "unicode61 remove_diacritics 2"
+);
+CREATE TRIGGER search_turns_added AFTER INSERT ON search_turns BEGIN
+    INSERT INTO transcript_search (rowid, tokens) VALUES (new.turn_id, new.tokens);
+END;
+CREATE TRIGGER search_turns_removed AFTER DELETE ON search_turns BEGIN
+    INSERT INTO transcript_search (transcript_search, rowid, tokens) VALUES ('delete', old.turn_id, old.tokens);
+END;
 """
 _WORD = re.compile(r"[0-9A-Za-z\u00C0-\u024F]+(?:['’][A-Za-z]+)?|[\u3400-\u9fff]+")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -70,14 +82,14 @@ def index_report(db: sqlite3.Connection, call_id: str, report: Report) -> None:
     """(Re)index one call's turns; runs inside the caller's transaction."""
     unindex(db, call_id)
     db.executemany(
-        "INSERT INTO transcript_search (tokens, call_id, turn, start_s, speaker, text) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO search_turns (tokens, call_id, turn, start_s, speaker, text) VALUES (?, ?, ?, ?, ?, ?)",
         [(" ".join(segment(turn.text)), call_id, turn.index, turn.start, turn.speaker, turn.text)
          for turn in report.turns if turn.text.strip()],
     )
 
 
 def unindex(db: sqlite3.Connection, call_id: str) -> None:
-    db.execute("DELETE FROM transcript_search WHERE call_id = ?", (call_id,))
+    db.execute("DELETE FROM search_turns WHERE call_id = ?", (call_id,))
 
 
 def reindex_all(db: sqlite3.Connection) -> int:
@@ -117,8 +129,9 @@ def search(db: sqlite3.Connection, query: str, rep: str | None = None, since: st
         where.append("c.call_date >= ?")
         params.append(since)
     rows = db.execute(
-        "SELECT s.call_id, s.turn, s.start_s, s.speaker, s.text, c.rep, c.call_date, c.source "
-        "FROM transcript_search s JOIN calls c ON c.call_id = s.call_id "
+        "SELECT t.call_id, t.turn, t.start_s, t.speaker, t.text, c.rep, c.call_date, c.source "
+        "FROM transcript_search JOIN search_turns t ON t.turn_id = transcript_search.rowid "
+        "JOIN calls c ON c.call_id = t.call_id "
         f"WHERE {' AND '.join(where)} ORDER BY bm25(transcript_search), c.call_date DESC LIMIT ?",
         [*params, limit],
     ).fetchall()
