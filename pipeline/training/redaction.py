@@ -54,8 +54,8 @@ def score(items: list[dict]) -> dict[str, dict]:
                 counts["all"]["fn"] += 1
                 mistakes.append((item["id"], f"missed {kind}", item["text"][start:end]))
     figures: dict[str, dict] = {}
-    for kind, c in counts.items():
+    for name, c in counts.items():
         precision, recall, f1 = prf(c["tp"], c["fp"], c["fn"])
-        figures[kind] = {**c, "precision": precision, "recall": recall, "f1": f1}
+        figures[name] = {**c, "precision": precision, "recall": recall, "f1": f1}
     figures["mistakes"] = {"list": mistakes}
     return figures
