@@ -148,3 +148,15 @@ def test_without_a_readable_heldout_set_nothing_is_retrained(tmp_path):
     with Store(tmp_path / "s.db") as store:
         outcome = retrain.retrain(store, [tmp_path / "missing.jsonl"])
     assert not outcome.accepted and "refused" in outcome.reason and outcome.skipped_sets
+
+
+def test_the_gate_refuses_a_pooled_fall_or_a_large_fall_in_one_set():
+    F = retrain.Figures
+    before = {"a": F(0.80, 0.90, 100), "b": F(0.80, 0.90, 100), "pooled": F(0.80, 0.90, 200)}
+    assert retrain._worse(before, before) == []
+    small_trade = {"a": F(0.79, 0.90, 100), "b": F(0.81, 0.90, 100), "pooled": F(0.80, 0.90, 200)}
+    assert retrain._worse(before, small_trade) == []  # within one set's tolerance, pool unchanged
+    hidden_loss = {"a": F(0.70, 0.90, 100), "b": F(0.92, 0.90, 100), "pooled": F(0.81, 0.90, 200)}
+    assert retrain._worse(before, hidden_loss) == ["meeting.pushed F1 on a 0.800 → 0.700"]
+    pooled_fall = {"a": F(0.80, 0.89, 100), "b": F(0.80, 0.90, 100), "pooled": F(0.80, 0.895, 200)}
+    assert retrain._worse(before, pooled_fall) == ["meeting.outcome accuracy on the held-out sets 0.900 → 0.895"]

@@ -13,7 +13,7 @@ import pytest
 from pipeline.errors import CallcoachError
 from pipeline.store import DiscoveredCall, Owner, Store
 from pipeline.store.migrations import MIGRATIONS
-from pipeline.store.search import search, segment
+from pipeline.store.search import marked, search, segment
 from pipeline.transcript import transcript_from_dict
 
 OWNER = Owner.current()
@@ -48,6 +48,13 @@ def test_segmentation_splits_chinese_into_words_and_lowercases_english():
     tokens = segment("您这周六上午方便来我们展厅看一下吗？Send the DECK")
     assert "展厅" in tokens and "周六" in tokens and "deck" in tokens
     assert "我们展厅" not in tokens  # words, not the whole run
+
+
+def test_a_hit_marks_the_query_s_words():
+    assert marked("您这周六上午方便来我们展厅看一下吗", "展廳 周六") == [
+        ("您这", False), ("周六", True), ("上午方便来我们", False), ("展厅", True), ("看一下吗", False)]
+    assert marked("Send the DECK", "deck") == [("Send the ", False), ("DECK", True)]
+    assert marked("你好", "  ") == [("你好", False)]
 
 
 def test_a_chinese_word_inside_a_turn_is_found_with_its_turn_and_time(tmp_path, analyzer):

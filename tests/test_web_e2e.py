@@ -281,6 +281,7 @@ def test_coach_finds_a_customer_and_a_word_and_plays_from_the_hit(chromium, tmp_
         hit = page.locator(f"#hits li[data-call='{call_id}'][data-turn='{turn['index']}']")
         assert hit.count() == 1, (word, page.inner_text("main"))
         assert word in hit.inner_text()
+        assert word in hit.locator("mark").all_inner_texts()  # the word is marked in the hit
         page.screenshot(path=shots / "13-coach-search.png")
         hit.locator("a").click()
         page.wait_for_url(f"**/calls/{call_id}#t=*")

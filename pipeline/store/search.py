@@ -107,6 +107,28 @@ def reindex_all(db: sqlite3.Connection) -> int:
     return indexed
 
 
+def marked(text: str, query: str) -> list[tuple[str, bool]]:
+    """``text`` cut into (piece, is a query word) pieces, to show a hit with its words marked."""
+    # The query's runs whole first (问过 where jieba indexes 问 and 过), then its search tokens.
+    runs = {run.lower() for run in _WORD.findall(to_simplified(query))}
+    words = sorted(runs | set(segment(query)), key=len, reverse=True)
+    if not words:
+        return [(text, False)]
+    simplified = to_simplified(text)
+    if len(simplified) != len(text):  # a phrase conversion moved the offsets: show the text unmarked
+        return [(text, False)]
+    pattern = re.compile("|".join(re.escape(word) for word in words), re.I)
+    pieces, cursor = [], 0
+    for match in pattern.finditer(simplified):
+        if match.start() > cursor:
+            pieces.append((text[cursor : match.start()], False))
+        pieces.append((text[match.start() : match.end()], True))
+        cursor = match.end()
+    if cursor < len(text):
+        pieces.append((text[cursor:], False))
+    return pieces
+
+
 def _match_expression(query: str) -> str | None:
     tokens = list(dict.fromkeys(segment(query)))
     return " AND ".join('"' + token.replace('"', '""') + '"' for token in tokens) or None

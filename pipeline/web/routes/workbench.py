@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from pipeline.report.workbench import flag_text
 from pipeline.store.customers import customer_histories, customer_history
+from pipeline.store.search import marked
 from pipeline.store.search import search as search_store
 from pipeline.web import i18n
 from pipeline.web.access import display_names, name_of
@@ -52,4 +53,5 @@ def search(session: CoachDep, store: StoreDep, q: str = Query("", max_length=MAX
     names = display_names(store)
     rows = {row.call_id: row for row in store.calls(status="done")} if hits else {}
     files = {hit.call_id: name_of(rows[hit.call_id], names) if hit.call_id in rows else hit.call_id for hit in hits}
-    return page("search.html.j2", session=session, q=q, rep=rep, since=since, hits=hits, files=files)
+    return page("search.html.j2", session=session, q=q, rep=rep, since=since, hits=hits, files=files,
+                marked={(hit.call_id, hit.turn): marked(hit.text, q) for hit in hits})
