@@ -470,3 +470,18 @@ def test_html_with_embedded_audio(tmp_path: Path):
     html = render_html(zh_report(), uri)
     assert f'src="{uri}"' in html
     assert _urls(html) == []
+
+
+def test_talk_and_customer_in_both_views():
+    from pipeline.report.schema import Customer, Talk
+
+    report = zh_report().model_copy(update={
+        "talk": Talk(rep_talk_share=0.62, longest_rep_monologue_s=41.0, rep_questions=3, customer_questions=1,
+                     customer_interruptions=0),
+        "customer": Customer(name="王总", company="华宫机械", key="王总 · 华宫机械", turn=0, quote="王总"),
+    })
+    md, html = render_markdown(report), render_html(report, None)
+    assert "## 说话情况" in md and "62%" in md and "41 s" in md and "王总 · 华宫机械" in md
+    talk = re.search(r'<section id="talk">(.*?)</section>', html, re.S)
+    assert talk is not None and "62%" in talk.group(1) and "王总 · 华宫机械" in talk.group(1)
+    assert '<section id="talk">' not in render_html(zh_report(), None)  # nothing to show: no section

@@ -60,7 +60,27 @@ def test_each_rate_has_its_own_denominator():
         tally.add(r)
     assert rates(tally) == {
         "push": (2, 5), "concrete": (1, 2), "downgrade": (1, 5), "distraction": (3, 5), "adapted": (1, 2),
+        "talk_share": (0, 0),  # no call has talk figures: nothing to rate
     }
+
+
+def test_talk_share_per_rep_and_week_is_weighted_by_call_length_and_medians_sit_beside_it(tmp_path):
+    from dataclasses import replace
+
+    rows = [replace(row(1, "alice", "2024-05-06"), rep_talk_share=0.8, duration_s=300.0, rep_questions=2),
+            replace(row(2, "alice", "2024-05-07"), rep_talk_share=0.2, duration_s=100.0, rep_questions=6),
+            replace(row(3, "bob", "2024-05-14"), rep_talk_share=0.5, duration_s=60.0, rep_questions=1),
+            replace(row(4, "bob", "2024-05-14"), rep_talk_share=None, duration_s=None)]  # text input: not timed
+    context = team_context(rows, tmp_path / "team.html")
+    share = [m.key for m in METRICS].index("talk_share")
+    reps = {rep["name"]: rep for rep in context["reps"]}
+    assert reps["alice"]["weeks"][0]["cells"][share] == {"text": "65%", "title": "260/400", "pct": 65.0}
+    assert reps["bob"]["cells"][share]["text"] == "50%"
+    talk = {rep["name"]: rep["values"] for rep in context["talk"]["reps"]}
+    assert talk["alice"][:3] == ["50%", "—", "4.0"]  # medians per call: share, monologue, rep questions
+    assert context["talk"]["team"][0] == "50%"
+    html = render_team_html(rows, tmp_path / "team.html")
+    assert "销售说话占比" in html and "65%" in html
 
 
 def test_context_per_rep_and_week(tmp_path):

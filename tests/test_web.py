@@ -741,3 +741,37 @@ def test_uploads_are_sniffed_in_a_child_process_with_a_timeout(tmp_path):
     assert found.format_name == "mp3" and 40 < found.duration_s < 46 and not found.over_limit
     with pytest.raises(NotAudio, match="within"):
         sniff(SAMPLE, max_s=3600, timeout_s=0.01)  # the child cannot even start in 10 ms
+
+
+def test_the_workbench_is_for_coaches_and_escapes_what_it_shows(web):
+    call = web["call_id"]
+    with client_for(web) as rep:
+        sign_in(rep, "alice")
+        for path in ("/customers", "/customer?name=x", "/search?q=alert"):
+            assert rep.get(path).status_code == 403, path
+        page = rep.get(f"/calls/{call}").text
+        assert 'id="talk-metrics"' in page  # the rep sees the call's talk figures beside the team's
+    with client_for(web) as coach:
+        sign_in(coach, "carol")
+        found = coach.get("/search", params={"q": "alert"}).text
+        hits = found.split('id="hits"', 1)[1]
+        assert f'data-call="{call}"' in hits and "<script>" not in hits and "&lt;script&gt;" in hits
+        assert "<mark>alert</mark>" in hits
+        assert 'href="/calls/' + call + '#t=13.00"' in hits  # opens the call at the turn
+        assert coach.get("/search", params={"q": 'NEAR("x'}).status_code == 200  # search syntax is text
+        assert coach.get("/search", params={"since": "yesterday", "q": "x"}).status_code == 400
+        assert coach.get("/customer", params={"name": "nobody"}).status_code == 404
+        median = coach.get(f"/calls/{call}").text.split('id="talk-metrics"', 1)[1].split("</section>", 1)[0]
+        assert 'data-metric="rep_talk_share"' in median and "%" in median
+
+
+def test_an_upload_names_its_customer(web):
+    from urllib.parse import quote
+
+    with client_for(web) as client:
+        csrf = sign_in(client, "alice")
+        response = upload(client, csrf, SAMPLE.read_bytes(), **{"X-Customer": quote("王建国 · 华宫机械\x07")})
+        assert response.status_code == 201, response.text
+    with Store(web["db"]) as store:
+        row = store.call(response.json()["call_id"])
+    assert (row.customer, row.customer_source) == ("王建国 · 华宫机械", "upload")

@@ -43,6 +43,8 @@ class Tally:
     adapted: int = 0
     adapt_chances: int = 0  # distracted calls where adapting could be judged
     audio_s: float = 0.0
+    rep_talk_s: float = 0.0  # the rep's share of each timed call times its length
+    timed_talk_s: float = 0.0  # the length of the calls with a talk share
 
     def add(self, row: CallRow) -> None:
         self.calls += 1
@@ -54,6 +56,9 @@ class Tally:
             self.adapt_chances += 1
             self.adapted += bool(row.adapted)
         self.audio_s += row.duration_s or 0.0
+        if row.rep_talk_share is not None and row.duration_s:
+            self.rep_talk_s += row.rep_talk_share * row.duration_s
+            self.timed_talk_s += row.duration_s
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,9 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         "adapted", "Adapted rate", "分心后调整率", "of distracted calls · 占分心通话", True, lambda t: (t.adapted, t.adapt_chances)
     ),
+    # Weighted by call length: a week's share of the calls' time the rep talked (seconds in the tooltip).
+    Metric("talk_share", "Rep talk share", "销售说话占比", "of call time, s · 占通话时长（秒）", False,
+           lambda t: (round(t.rep_talk_s), round(t.timed_talk_s))),
 )
 
 
