@@ -23,11 +23,12 @@ from pipeline.analysis.talk import TalkMetrics, talk_metrics
 from pipeline.analysis.uncertainty import uncertain_verdicts
 from pipeline.audio.acoustics import AcousticEvidence, measure
 from pipeline.audio.asr import Transcriber
+from pipeline.audio.asr_cache import AsrCache, AsrResult, settings_key
 from pipeline.audio.decode import Audio, load_audio
 from pipeline.audio.diarize import diarise
 from pipeline.errors import CallcoachError
 from pipeline.fingerprint import analysis_fingerprint
-from pipeline.identity import call_id_of_file, call_id_of_name
+from pipeline.identity import call_id_of_file, call_id_of_name, sha256_of
 from pipeline.options import AnalyzeOptions
 from pipeline.privacy.redact_transcript import RedactedSpan, redact_transcript
 from pipeline.report.schema import (
@@ -58,9 +59,11 @@ class Analysis:
 class Analyzer:
     """Holds the heavy resources (Whisper loads on the first recording) and analyses inputs with them."""
 
-    def __init__(self, options: AnalyzeOptions | None = None):
+    def __init__(self, options: AnalyzeOptions | None = None, asr_cache: AsrCache | None = None):
         self.options = options or AnalyzeOptions()
         self._transcriber: Transcriber | None = None
+        # Never with --redact: the cache would keep the words as said, before redaction.
+        self.asr_cache = None if self.options.redact else asr_cache
 
     @property
     def transcriber(self) -> Transcriber:
@@ -81,6 +84,19 @@ class Analyzer:
             return Analysis(self.analyze_transcript(transcript, source=path), audio_path=None)
         return Analysis(self._analyze_recording(path), audio_path=path)
 
+    def _transcribe(self, path: Path, audio: Audio) -> AsrResult:
+        """Whisper's words for the recording, from the cache when it was transcribed the same way before."""
+        if self.asr_cache is None:
+            return self.transcriber.transcribe(audio, self.options.language)
+        sha256, key = sha256_of(path), settings_key(self.options)
+        cached = self.asr_cache.get(sha256, key)
+        if cached is not None:
+            log.info("%s: transcription from the cache", path.name)
+            return cached
+        transcription = self.transcriber.transcribe(audio, self.options.language)
+        self.asr_cache.put(sha256, key, transcription)
+        return transcription
+
     def _split_voices(self, audio: Audio, words: list[Word]) -> tuple[list[list[Word]], float, str] | None:
         """Mono: the words of each of the two voices, the split confidence and method; None when no split."""
         started = time.perf_counter()
@@ -96,7 +112,7 @@ class Analyzer:
         audio = load_audio(path, self.options.max_duration_s)
         if self.options.mix_to_mono:
             audio = audio.mixed_to_mono()
-        channels, language, language_probability = self.transcriber.transcribe(audio, self.options.language)
+        channels, language, language_probability = self._transcribe(path, audio)
         words_by_channel = [channel.words for channel in channels]
         if not any(words_by_channel):
             raise CallcoachError(f"{path.name}: no speech found in the recording")

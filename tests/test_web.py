@@ -593,6 +593,10 @@ def test_a_rep_deletes_an_upload_and_everything_of_it_goes(web):
     report_file = Path(f"{row.report_path}.json")
     report_file.parent.mkdir(parents=True, exist_ok=True)
     report_file.write_text("{}")  # as the worker would have written it
+    from pipeline.audio.asr import ChannelWords
+    from pipeline.audio.asr_cache import AsrCache
+
+    AsrCache(config.asr_cache_dir).put(row.sha256, "k", ([ChannelWords([], 0.0)], "en", 1.0))  # as the worker would
     with client_for(web) as alice:
         csrf_a = sign_in(alice, "alice")
         gone = alice.post(f"/calls/{call}/delete", data={"csrf_token": csrf_a}, headers={"Accept": "application/json"})
@@ -607,6 +611,7 @@ def test_a_rep_deletes_an_upload_and_everything_of_it_goes(web):
         assert store.call(call) is None
         assert store.db.execute("SELECT COUNT(*) FROM uploads WHERE call_id = ?", (call,)).fetchone()[0] == 0
     assert stored_files(web) == [] and not report_file.exists()
+    assert AsrCache(config.asr_cache_dir).get(row.sha256, "k") is None  # what Whisper wrote of it went too
     with client_for(web) as root:  # an admin deletes another rep's call, notes and all
         csrf_r = sign_in(root, "root")
         assert root.post(f"/calls/{web['call_id']}/delete", data={"csrf_token": csrf_r}, follow_redirects=False).status_code == 303

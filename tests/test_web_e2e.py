@@ -249,6 +249,7 @@ def test_coach_finds_a_customer_and_a_word_and_plays_from_the_hit(chromium, tmp_
     listed = json.loads(callcoach("calls", "--db", str(db), "--format", "json").stdout)
     assert [row["status"] for row in listed] == ["done"]
     call_id = listed[0]["call_id"]
+    assert len(list((tmp_path / "calls.asr-cache").rglob("*.json.gz"))) == 1  # kept for a re-analysis
     report = json.loads((tmp_path / "reports" / "li" / "13812345678_20261201_1030.json").read_text("utf-8"))
     word, turn = _word_inside_a_turn(report)
     callcoach("users", "add", "carol", "--role", "coach", "--db", str(db), "--password-stdin", stdin=PASSWORDS["carol"] + "\n")

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from pipeline import __version__
+from pipeline.audio.asr_cache import beside_store
 from pipeline.audio.whisper_models import resolve as resolve_model
 from pipeline.batch.discover import Discovery, compile_customer_pattern, compile_rep_pattern, discover
 from pipeline.errors import CallcoachError
@@ -54,6 +55,7 @@ class BatchOptions:
     customer_pattern: str | None = None
     since: date | None = None  # only calls dated on or after this day
     lease_s: float = DEFAULT_LEASE_S
+    asr_cache: bool = True  # keep transcriptions beside the store, so a re-analysis skips Whisper
 
 
 @dataclass
@@ -188,6 +190,7 @@ def _run_tasks(
         embed_audio=options.embed_audio,
         run_id=run_id,
         lease_s=options.lease_s,
+        asr_cache=str(beside_store(options.db)) if options.asr_cache else None,
     )
 
     def relative(source: str) -> str:

@@ -136,6 +136,11 @@ def batch(
     beam_size: BeamOpt = 5,
     max_minutes: MaxMinutesOpt = DEFAULT_MAX_DURATION_S / 60,
     redact: RedactOpt = False,
+    asr_cache: Annotated[
+        bool, typer.Option("--asr-cache/--no-asr-cache", help="Keep what Whisper wrote beside the store "
+                           "(calls.asr-cache/), so re-analysing a call after a pattern or model change skips "
+                           "Whisper. Never with --redact.")
+    ] = True,
     executor: Annotated[
         Executor, typer.Option(help="local: worker processes on this machine; ray: Ray actors on a cluster (pip install 'callcoach[ray]').")
     ] = Executor.local,
@@ -169,6 +174,7 @@ def batch(
         rep_pattern=rep_pattern,
         customer_pattern=customer_pattern,
         since=since.date() if since else None,
+        asr_cache=asr_cache and not redact,
     )
     # systemd stops a service with SIGTERM: stop like Ctrl-C (workers terminated, claims given back).
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)

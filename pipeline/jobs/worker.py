@@ -20,6 +20,7 @@ from typing import Literal
 
 from pipeline import __version__
 from pipeline.analyze import Analysis, Analyzer
+from pipeline.audio.asr_cache import AsrCache
 from pipeline.errors import CallcoachError
 from pipeline.fingerprint import analysis_fingerprint
 from pipeline.jobs.heartbeat import LeaseKeeper
@@ -41,6 +42,7 @@ class WorkerConfig:
     embed_audio: bool
     run_id: int | None
     lease_s: float = DEFAULT_LEASE_S
+    asr_cache: str | None = None  # folder of cached transcriptions (pipeline/audio/asr_cache.py); None: none
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,8 @@ def init_worker(config: WorkerConfig) -> None:
     first recording and is reused for every call this worker analyses)."""
     global _worker
     owner = Owner.current()
-    _worker = _Worker(config, Store(config.db), Analyzer(config.options), owner,
+    cache = AsrCache(Path(config.asr_cache)) if config.asr_cache else None
+    _worker = _Worker(config, Store(config.db), Analyzer(config.options, cache), owner,
                       LeaseKeeper(config.db, owner, config.lease_s))
 
 

@@ -37,3 +37,7 @@ class WebConfig:
     @property
     def reports_dir(self) -> Path:
         return self.data_dir / "reports"
+
+    @property
+    def asr_cache_dir(self) -> Path:
+        return self.data_dir / "asr-cache"  # what Whisper wrote of each upload (pipeline/audio/asr_cache.py)

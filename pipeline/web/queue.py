@@ -87,6 +87,7 @@ def worker_config(config: WebConfig, run_id: int) -> WorkerConfig:
         formats=FORMATS,
         embed_audio=False,  # the web app serves the recording; a report file links it relatively
         run_id=run_id,
+        asr_cache=str(config.asr_cache_dir),
     )
 
 

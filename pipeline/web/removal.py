@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipeline.audio.asr_cache import AsrCache
 from pipeline.report.files import FORMATS
 from pipeline.store.database import Store
 from pipeline.store.records import CallRow
@@ -55,3 +56,4 @@ def _remove_files(row: CallRow, config: WebConfig) -> None:
     if row.report_path:
         for fmt in FORMATS:
             Path(f"{row.report_path}.{fmt}").unlink(missing_ok=True)
+    AsrCache(config.asr_cache_dir).forget(row.sha256)  # what Whisper wrote of it goes too
