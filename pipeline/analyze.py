@@ -23,7 +23,7 @@ from pipeline.analysis.talk import TalkMetrics, talk_metrics
 from pipeline.analysis.uncertainty import uncertain_verdicts
 from pipeline.audio.acoustics import AcousticEvidence, measure
 from pipeline.audio.asr import Transcriber
-from pipeline.audio.asr_cache import AsrCache, AsrResult, settings_key
+from pipeline.audio.asr_cache import AsrResult, TranscriptionCache, settings_key
 from pipeline.audio.decode import Audio, load_audio
 from pipeline.audio.diarize import diarise
 from pipeline.errors import CallcoachError
@@ -59,11 +59,11 @@ class Analysis:
 class Analyzer:
     """Holds the heavy resources (Whisper loads on the first recording) and analyses inputs with them."""
 
-    def __init__(self, options: AnalyzeOptions | None = None, asr_cache: AsrCache | None = None):
+    def __init__(self, options: AnalyzeOptions | None = None, asr_cache: TranscriptionCache | None = None):
         self.options = options or AnalyzeOptions()
         self._transcriber: Transcriber | None = None
         # Never with --redact: the cache would keep the words as said, before redaction.
-        self.asr_cache = None if self.options.redact else asr_cache
+        self.asr_cache: TranscriptionCache | None = None if self.options.redact else asr_cache
 
     @property
     def transcriber(self) -> Transcriber:

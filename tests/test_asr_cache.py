@@ -76,3 +76,43 @@ def test_a_reanalysis_from_the_cache_gives_the_same_report_without_whisper(analy
     again._transcriber = _NoWhisper()  # type: ignore[assignment]
     after = again.analyze(sample).report
     assert after.model_dump(exclude={"transcription"}) == before.model_dump(exclude={"transcription"})
+
+
+def tamper(cache_dir: Path, text: str) -> int:
+    """Rewrite the first word of every cached transcription, so that a report made from the cache shows it."""
+    import json
+
+    entries = sorted(cache_dir.rglob("*.json.gz"))
+    for entry in entries:
+        data = json.loads(gzip.decompress(entry.read_bytes()))
+        channel = next(c for c in data["channels"] if c["words"])
+        channel["words"][0][2] = text
+        entry.write_bytes(gzip.compress(json.dumps(data, ensure_ascii=False).encode()))
+    return len(entries)
+
+
+@pytest.mark.whisper
+def test_the_batch_reanalyses_from_the_cache(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from tests.test_batch import excerpt
+
+    archive, db, out = tmp_path / "archive", tmp_path / "calls.db", tmp_path / "out"
+    (archive / "li").mkdir(parents=True)
+    excerpt(ROOT / "samples" / "zh_concrete_visit_accepted.mp3", archive / "li" / "2024-05-27_visit.flac", 0, 20)
+
+    def batch(*extra: str) -> None:
+        run = subprocess.run([sys.executable, "-m", "pipeline.cli", "batch", str(archive), "--db", str(db), "--out",
+                              str(out), "--workers", "1", "-q", *extra], capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr
+
+    batch()
+    assert tamper(tmp_path / "calls.asr-cache", "缓存里的话") == 1
+    batch("--force")  # analysed again: the words come from the cache, not from Whisper
+    report = json.loads((out / "li" / "2024-05-27_visit.json").read_text("utf-8"))
+    assert "缓存里的话" in " ".join(turn["text"] for turn in report["turns"])
+    batch("--force", "--no-asr-cache")  # without the cache Whisper runs again
+    report = json.loads((out / "li" / "2024-05-27_visit.json").read_text("utf-8"))
+    assert "缓存里的话" not in " ".join(turn["text"] for turn in report["turns"])

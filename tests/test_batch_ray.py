@@ -208,3 +208,22 @@ def test_a_cluster_that_cannot_be_reached_is_one_line_and_exit_2(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot reach the Ray cluster at 127.0.0.1:" in lines[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_ray_driver_keeps_the_transcription_cache(tmp_path, ray_cluster):
+    """Actors get what the driver's cache holds and send back what Whisper wrote, so no node needs the folder."""
+    import json
+
+    from .test_asr_cache import tamper
+
+    archive, db, out = tmp_path / "archive", tmp_path / "calls.db", tmp_path / "out"
+    excerpt(SAMPLES / "zh_concrete_visit_accepted.mp3", archive / "alice" / "2024-05-27_visit.flac", 0, 20)
+    first = subprocess.run(_command(archive, db, out, ray_cluster), capture_output=True, text=True, timeout=600,
+                           env=RAY_ENV)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert tamper(tmp_path / "calls.asr-cache", "缓存里的话") == 1  # the driver stored the actor's transcription
+    again = subprocess.run([*_command(archive, db, out, ray_cluster), "--force"], capture_output=True, text=True,
+                           timeout=600, env=RAY_ENV)
+    assert again.returncode == 0, again.stderr[-3000:]
+    report = json.loads((out / "alice" / "2024-05-27_visit.json").read_text("utf-8"))
+    assert "缓存里的话" in " ".join(turn["text"] for turn in report["turns"])

@@ -22,6 +22,7 @@ import logging
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 from pipeline import __version__
 from pipeline.audio.asr import ChannelWords
@@ -54,6 +55,27 @@ def settings_key(options: AnalyzeOptions) -> str:
                 "batch": asr.batch_size, "prompt": asr.prompt, "language": options.language,
                 "mono": options.mix_to_mono}
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:_SETTINGS_HEX_DIGITS]
+
+
+class TranscriptionCache(Protocol):
+    def get(self, sha256: str, key: str) -> AsrResult | None: ...
+
+    def put(self, sha256: str, key: str, transcription: AsrResult) -> None: ...
+
+
+class OneCallCache:
+    """One call's cache entry, for an analysis away from the cache's folder (a Ray actor on another node):
+    ``get`` gives what the driver's cache held, ``put`` keeps a new transcription for the driver to store."""
+
+    def __init__(self, given: AsrResult | None):
+        self.given: AsrResult | None = given
+        self.made: AsrResult | None = None
+
+    def get(self, sha256: str, key: str) -> AsrResult | None:
+        return self.given
+
+    def put(self, sha256: str, key: str, transcription: AsrResult) -> None:
+        self.made = transcription
 
 
 def beside_store(db: Path) -> Path:

@@ -13,6 +13,7 @@ dies takes its actors with it (they are not detached), and the next run reclaims
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -25,7 +26,9 @@ from pathlib import Path
 
 from pipeline import __version__
 from pipeline.analyze import Analysis, Analyzer
+from pipeline.audio.asr_cache import AsrCache, AsrResult, OneCallCache, settings_key
 from pipeline.errors import CallcoachError
+from pipeline.identity import sha256_of
 from pipeline.jobs.heartbeat import LeaseKeeper
 from pipeline.jobs.worker import (
     CallResult,
@@ -81,6 +84,7 @@ class ActorReply:
     pid: int
     peak_rss_mib: float
     fatal: str | None = None  # the actor cannot work at all (e.g. no Whisper model on its node)
+    transcription: AsrResult | None = None  # what Whisper wrote, when it ran, for the driver's cache
 
 
 class CallAnalyst:
@@ -92,9 +96,12 @@ class CallAnalyst:
     def pid(self) -> int:
         return os.getpid()
 
-    def analyse(self, task: CallTask, recording: bytes | None) -> ActorReply:
+    def analyse(self, task: CallTask, recording: bytes | None, cached: AsrResult | None = None) -> ActorReply:
         """Analyse one call: from ``recording`` (the file's bytes, sent through the object store) or, when
-        None, from ``task.source`` on this node's filesystem."""
+        None, from ``task.source`` on this node's filesystem; with ``cached``, what Whisper wrote of it before
+        (the driver keeps the cache, so no node needs its folder)."""
+        one_call = OneCallCache(cached)
+        self.analyzer.asr_cache = None if self.analyzer.options.redact else one_call
         if task.kind == "audio":
             try:
                 self.analyzer.transcriber  # noqa: B018 - Whisper loads once per actor; failing is the node's fault
@@ -110,7 +117,7 @@ class CallAnalyst:
         if isinstance(outcome, Failure):
             return ActorReply(None, outcome, os.getpid(), peak_rss_mib())
         report = outcome.report.model_copy(update={"source": task.source})
-        return ActorReply(report, None, os.getpid(), peak_rss_mib())
+        return ActorReply(report, None, os.getpid(), peak_rss_mib(), transcription=one_call.made)
 
 
 @dataclass
@@ -144,6 +151,9 @@ class RayCallExecutor:
         self.owner = Owner.current()
         self.leases = LeaseKeeper(config.db, self.owner, config.lease_s)
         self.held: set[str] = set()
+        self.cache = AsrCache(Path(config.asr_cache)) if config.asr_cache and not config.options.redact else None
+        self.cache_key = settings_key(config.options)
+        self.sha256: dict[str, str] = {}  # call id -> its recording's SHA-256, while in flight
 
     def _dispatch(self, task: CallTask, actor) -> object | CallResult:
         """Claim ``task`` and send it to ``actor``: the reply's object ref, or the result when it went no further."""
@@ -153,14 +163,18 @@ class RayCallExecutor:
                 return CallResult(task.call_id, "elsewhere")
             self.held.add(task.call_id)
             self.leases.hold(task.call_id)
-        recording = None
-        if not self.shared_fs:
-            try:
+        recording, cached = None, None
+        try:
+            if not self.shared_fs:
                 recording = Path(task.source).read_bytes()
-            except OSError as error:
-                return self._failed(task, Failure("input", f"{Path(task.source).name}: cannot read "
-                                                           f"({error.strerror or error})"))
-        return actor.analyse.remote(task, recording)
+            if self.cache is not None and task.kind == "audio":
+                sha256 = hashlib.sha256(recording).hexdigest() if recording is not None else sha256_of(Path(task.source))
+                self.sha256[task.call_id] = sha256
+                cached = self.cache.get(sha256, self.cache_key)
+        except OSError as error:
+            return self._failed(task, Failure("input", f"{Path(task.source).name}: cannot read "
+                                                       f"({error.strerror or error})"))
+        return actor.analyse.remote(task, recording, cached)
 
     def run(self, tasks: Sequence[CallTask]) -> Iterator[CallResult]:
         pending = deque(tasks)
@@ -219,6 +233,9 @@ class RayCallExecutor:
         if reply.failure is not None:
             return self._failed(task, reply.failure, reply)
         assert reply.report is not None
+        sha256 = self.sha256.pop(task.call_id, None)
+        if self.cache is not None and sha256 is not None and reply.transcription is not None:
+            self.cache.put(sha256, self.cache_key, reply.transcription)
         analysis = Analysis(reply.report, Path(task.source) if task.kind == "audio" else None)
         failure = write_reports(analysis, task, self.config.formats, self.config.embed_audio)
         if failure is not None:
@@ -238,6 +255,7 @@ class RayCallExecutor:
 
     def _release(self, task: CallTask) -> None:
         self.held.discard(task.call_id)
+        self.sha256.pop(task.call_id, None)
         self.leases.drop(task.call_id)
 
     def close(self, cancel: bool = False) -> None:
