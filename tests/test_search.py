@@ -136,5 +136,6 @@ def test_search_command(tmp_path, analyzer):
     assert (hit["call_id"], hit["turn"], hit["speaker"]) == (call_id, 2, "rep") and "展厅" in hit["text"]
     assert "start" in hit
     assert call_id in run("展厅").stdout
+    assert "[red]" in run("展厅 [red]").stdout  # the query is shown as typed, not read as markup
     bad = run("展厅", "--since", "yesterday")
     assert bad.returncode != 0 and "--since" in bad.stderr and "Traceback" not in bad.stderr

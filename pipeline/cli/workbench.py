@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline.cli._util import DbOpt, ListFormat, app, fail, open_store
@@ -21,7 +22,7 @@ class UiLanguage(str, Enum):
     zh = "zh"
 
 
-LangOpt = Annotated[UiLanguage, typer.Option("--lang", help="Language of the flags and headings: en or zh.")]
+LangOpt = Annotated[UiLanguage, typer.Option("--lang", help="Language of the flags: en or zh.")]
 
 
 def _console() -> Console:
@@ -59,22 +60,22 @@ def customers(
     if customer is not None:
         for history in histories:
             table = Table("date", "rep", "call", "pushed", "concrete", "outcome", "downgraded", "agreed for", "happened",
-                          title=f"{history.customer} — {len(history.calls)} calls")
+                          title=f"{escape(history.customer)} — {len(history.calls)} calls")
             for call in history.calls:
                 agreed = " ".join(x for x in (call.agreed_when, f"({call.agreed_date})" if call.agreed_date else None) if x)
-                table.add_row(call.call_date or "—", call.rep or "—", call.call_id, _yes_no(call.pushed),
-                              _yes_no(call.concrete), call.outcome or "—", _yes_no(call.downgraded), agreed or "—",
+                table.add_row(call.call_date or "—", escape(call.rep or "—"), call.call_id, _yes_no(call.pushed),
+                              _yes_no(call.concrete), call.outcome or "—", _yes_no(call.downgraded), escape(agreed or "—"),
                               _yes_no(call.meeting_happened))
             console.print(table)
             for flag in history.flags:
-                console.print(f"⚑ {flag_text(lang.value, flag)}", highlight=False)
+                console.print(f"⚑ {escape(flag_text(lang.value, flag))}", highlight=False)
         return
     table = Table("customer", "rep", "calls", "last call", "pushed", "met", "flags",
                   title=f"{db} — {len(histories)} customers")
     for history in histories:
-        table.add_row(history.customer, ", ".join(history.reps) or "—", str(len(history.calls)), history.last_date or "—",
+        table.add_row(escape(history.customer), escape(", ".join(history.reps) or "—"), str(len(history.calls)), history.last_date or "—",
                       str(sum(bool(c.pushed) for c in history.calls)), _yes_no(history.met),
-                      "; ".join(flag_text(lang.value, flag) for flag in history.flags) or "—")
+                      escape("; ".join(flag_text(lang.value, flag) for flag in history.flags) or "—"))
     console.print(table)
 
 
@@ -101,8 +102,9 @@ def search(
     if format == ListFormat.json:
         sys.stdout.write(json.dumps([hit.as_dict() for hit in hits], ensure_ascii=False, indent=2) + "\n")
         return
-    table = Table("call_id", "date", "rep", "turn", "start", "speaker", "text", title=f"{query!r} — {len(hits)} hits")
+    table = Table("call_id", "date", "rep", "turn", "start", "speaker", "text", title=f"{escape(repr(query))} — {len(hits)} hits")
     for hit in hits:
         start = "—" if hit.start_s is None else f"{int(hit.start_s) // 60:02d}:{int(hit.start_s) % 60:02d}"
-        table.add_row(hit.call_id, hit.call_date or "—", hit.rep or "—", str(hit.turn), start, hit.speaker, hit.text)
+        table.add_row(hit.call_id, hit.call_date or "—", escape(hit.rep or "—"), str(hit.turn), start, hit.speaker,
+                      escape(hit.text))
     _console().print(table)
