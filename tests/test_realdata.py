@@ -94,15 +94,15 @@ def _beike_set(name: str):
 
 
 def test_beike_labels_are_the_random_draw_split_before_anyone_read_them(realdata):
-    """Four draws of 600 sessions (seeds 2026–2029; each from the sessions the earlier ones left); in each the
+    """Five draws of 600 sessions (seeds 2026–2030; each from the sessions the earlier ones left); in each the
     first 300 drawn tune, the other 300 are held out."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("select", ROOT / "tests" / "data" / "beike" / "select.py")
     select = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(select)
-    drawn = dict(select.selection(1)) | dict(select.selection(2)) | dict(select.selection(3)) | dict(select.selection(4))
-    assert len(drawn) == 2400
+    drawn = {session: part for draw in select.DRAWS for session, part in select.selection(draw)}
+    assert len(drawn) == 600 * len(select.DRAWS)
     for name in BEIKE_SETS:
         calls = _beike_set(name)
         assert len(calls) == 300 and all(drawn[call.transcript["session"]] == name for call in calls)

@@ -7,8 +7,10 @@ the first 300 tune (models/training/beike/tune2.jsonl), the other 300 are held o
 (tests/data/beike/heldout2.jsonl), scored only at the end of a session.
 Draw 3 (seed 2028, after the second held-out part had been scored once): 600 more from the remaining 4,800,
 split the same way (tune3.jsonl / heldout3.jsonl).
-Draw 4 (seed 2029, after the third held-out part had been scored once): 600 more; only its held-out part
-(heldout4.jsonl) is labeled so far.
+Draw 4 (seed 2029, after the third held-out part had been scored once): 600 more; its held-out part
+(heldout4.jsonl) was labeled first, its tuning part (tune4.jsonl) on 2026-12-03.
+Draw 5 (seed 2030, made 2026-12-03 after every earlier held-out part had been scored): 600 more; its
+held-out part (heldout5.jsonl) is labeled blind, for the end of that session; tune5 is not labeled yet.
 """
 import json
 import random
@@ -17,7 +19,8 @@ import sys
 N_SESSIONS = 6000
 N_LABELED = 600
 N_TUNE = 300
-DRAWS = {1: ("tune", "heldout", 2026), 2: ("tune2", "heldout2", 2027), 3: ("tune3", "heldout3", 2028), 4: ("tune4", "heldout4", 2029)}
+DRAWS = {1: ("tune", "heldout", 2026), 2: ("tune2", "heldout2", 2027), 3: ("tune3", "heldout3", 2028), 4: ("tune4", "heldout4", 2029),
+         5: ("tune5", "heldout5", 2030)}
 
 
 def selection(draw: int = 1) -> list[tuple[int, str]]:
