@@ -84,7 +84,8 @@ BEIKE_SETS = {"tune": ROOT / "models" / "training" / "beike" / "tune.jsonl",  # 
               "heldout2": ROOT / "tests" / "data" / "beike" / "heldout2.jsonl",  # second draw: evaluation only
               "tune3": ROOT / "models" / "training" / "beike" / "tune3.jsonl",  # third draw: tunes rules
               "heldout3": ROOT / "tests" / "data" / "beike" / "heldout3.jsonl",  # third draw: evaluation only
-              "heldout4": ROOT / "tests" / "data" / "beike" / "heldout4.jsonl"}  # fourth draw (its tuning part unlabeled)
+              "tune4": ROOT / "models" / "training" / "beike" / "tune4.jsonl",  # fourth draw: tunes rules
+              "heldout4": ROOT / "tests" / "data" / "beike" / "heldout4.jsonl"}  # fourth draw: evaluation only
 
 
 def _beike_set(name: str):
