@@ -85,7 +85,8 @@ BEIKE_SETS = {"tune": ROOT / "models" / "training" / "beike" / "tune.jsonl",  # 
               "tune3": ROOT / "models" / "training" / "beike" / "tune3.jsonl",  # third draw: tunes rules
               "heldout3": ROOT / "tests" / "data" / "beike" / "heldout3.jsonl",  # third draw: evaluation only
               "tune4": ROOT / "models" / "training" / "beike" / "tune4.jsonl",  # fourth draw: tunes rules
-              "heldout4": ROOT / "tests" / "data" / "beike" / "heldout4.jsonl"}  # fourth draw: evaluation only
+              "heldout4": ROOT / "tests" / "data" / "beike" / "heldout4.jsonl",  # fourth draw: evaluation only
+              "heldout5": ROOT / "tests" / "data" / "beike" / "heldout5.jsonl"}  # fifth draw (tune5 not labeled): evaluation only
 
 
 def _beike_set(name: str):
