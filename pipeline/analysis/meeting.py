@@ -84,13 +84,13 @@ def meeting_kind(labels: set[str]) -> MeetingKind | None:
 MEETING_TALK = {"MEET_VISIT", "MEET_INVITE", "MEET_NEUTRAL", "MEET_GENERIC", "VIEW_TOPIC", "VIEW_FACT", "ARRANGE", "PICKUP"}
 # A turn that offers an online tour speaks of it throughout ("您方便线上看房吗？我可以带您看下"), unless a clause
 # insists on being there in person.
-IN_PERSON = {"实地", "当面", "现场", "到店", "过来", "面谈"}
+IN_PERSON = {"实地", "当面", "现场", "到店", "过来", "面谈", "去看"}
 CONTEXT_TURNS = 3  # how many turns back the talk counts as the context of a rep's question
 # Asking "when are you free?" next to these is about a call back or a contact, not a meeting.
 NOT_ABOUT_MEETING = {"PHONE_LATER", "CONTACT", "WECHAT", "EMAIL"}
 # A rep turn offering one of these is explained: the classifier does not get to call it a push.
 # Nor does an agent's service phrase ("请您稍等", "what can I do for you?"): a service desk, not a sale.
-OTHER_CHANNEL = {"VIDEO", "PHONE_LATER", "CONTACT", "WECHAT", "EMAIL", "MATERIALS", "SERVICE_OFFER"}
+OTHER_CHANNEL = {"VIDEO", "PHONE_LATER", "CONTACT", "WECHAT", "EMAIL", "MATERIALS", "LISTINGS", "SERVICE_OFFER"}
 
 
 def clause_meeting_kind(labels: set[str], context: set[str]) -> tuple[MeetingKind, PushBasis] | None:
@@ -106,7 +106,7 @@ def clause_meeting_kind(labels: set[str], context: set[str]) -> tuple[MeetingKin
     viewing = bool((labels | context) & {"VIEW_TOPIC", "ARRANGE", "PICKUP"})
     if "PICKUP" in labels:
         return ("viewing" if viewing else "neutral_place"), "pickup"
-    if "VIEW_TOPIC" in labels and "INVITE_ASK" in labels and "VIEW_FACT" not in labels:
+    if "VIEW_TOPIC" in labels and "INVITE_ASK" in labels and not labels & {"VIEW_FACT", "BROWSING"}:
         return "viewing", "viewing_offer"
     if "ARRANGE" in labels:
         return ("viewing" if viewing else "unspecified"), "arranging"
@@ -117,6 +117,18 @@ def clause_meeting_kind(labels: set[str], context: set[str]) -> tuple[MeetingKin
     if "ARRANGE_SOFT" in labels and (context | labels) & MEETING_TALK:
         return ("viewing" if viewing else "unspecified"), "arranging"
     return None
+
+
+# A clause that is nothing but a time ("下午2点钟") answers "什么时间能看呢？": the agent sets the time. At most
+# this many characters of it may be other words (钟, 吧, 呢).
+TIME_ANSWER_OTHER_CHARS = 2
+
+
+def _only_a_time(clause: Span, labels: set[str]) -> bool:
+    if "TIME" not in labels or labels - {"TIME", "ACCEPT"}:
+        return False
+    said = sum(len(span.text) for span in cues_in(clause, "TIME"))
+    return len(clause.text.strip(QUOTE_TRIM + "？?！!~")) - said <= TIME_ANSWER_OTHER_CHARS
 
 
 def _last_customer_labels(call: Call, index: int) -> set[str]:
@@ -171,15 +183,20 @@ def _find_proposals(call: Call, evidence: list[Evidence], use_classifier: bool =
         next_rep_labels = cue_labels(call.docs[after.index]) if after is not None and after.speaker == turn.speaker else set()
         if after is not None and "先" in after.text:  # "那我先带你线上看一下": online first, the visit still stands
             next_rep_labels = set()
+        # "什么时间能看呢？" answered with a bare time, unless the talk is of a service visit or a video call
+        customer_asked_when = ("ASK_TIME" in _last_customer_labels(call, turn.index) and bool(context & MEETING_TALK)
+                               and not context & {"SERVICE", "VIDEO"})
         for clause in clauses(doc):
             labels = cue_labels(clause)
             read = clause_meeting_kind(labels, context | turn_labels)
+            if read is None and customer_asked_when and _only_a_time(clause, labels):
+                read = "viewing" if context & {"VIEW_TOPIC", "VIEW_FACT"} else "unspecified", "arranging"
             if read is None:
                 continue
             kind, basis = read
             blocked = [why for cue, why in BLOCKERS.items() if cue in labels]
-            # the next message's online tour explains a bare time question ("您现在有空吗？" / "可以线上看房哦")
-            video_next = "VIDEO" in next_rep_labels and basis in ("asking_time", "arranging")
+            # the next message's online tour explains a bare time question or offer ("您看吗" / "线上可以")
+            video_next = "VIDEO" in next_rep_labels and basis in ("asking_time", "arranging", "viewing_offer")
             if ("VIDEO" in turn_labels | previous_rep_labels or video_next) and not blocked and not any(w in clause.text for w in IN_PERSON):
                 blocked.append(BLOCKERS["VIDEO"])
             if "SERVICE" in labels and "REP_ALONGSIDE" in labels:
@@ -332,7 +349,9 @@ def analyze(call: Call) -> Meeting:
             if "CHANNEL_CONTRAST" in labels:  # "电话里说不清楚" argues for the meeting
                 found = [c for c in found if c not in ("phone", "video", "materials")]
             address = "ADDRESS" in labels and not labels & {"PHONE_LATER", "VIDEO", "SCHEDULE_VIA"}  # "微信上给你发个位置"
-            if meeting_alive and (address or labels & {"CONTACT", "WECHAT"} and not labels & {"PHONE_LATER", "VIDEO", "MATERIALS", "SCHEDULE_VIA"}):
+            if "AGENT_CHECKS" in labels:  # "我去vr看下": the agent looks it up himself
+                found = [c for c in found if c != "video"]
+            if meeting_alive and (address or labels & {"CONTACT", "WECHAT"} and not labels & {"PHONE_LATER", "VIDEO", "MATERIALS", "LISTINGS", "SCHEDULE_VIA"}):
                 logistics_only = True
                 continue  # the number or WeChat to fix the time of the viewing proposed is logistics
             if proposals and "LISTINGS" in labels and not labels & {"MATERIALS"}:
