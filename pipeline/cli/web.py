@@ -55,6 +55,9 @@ def serve(
     max_call_minutes: Annotated[int, typer.Option(min=1, help="Longest recording accepted, in minutes of audio.")] = 180,
     quota_mb: Annotated[int, typer.Option(min=1, help="Storage each user's uploads may take, in MB.")] = 5120,
     secure_cookies: Annotated[bool, typer.Option("--secure-cookies", help="Mark cookies Secure (behind HTTPS; breaks plain http).")] = False,
+    trust_proxy: Annotated[str, typer.Option(help="Addresses of your reverse proxy (comma-separated, e.g. 127.0.0.1): "
+                                             "only from these is X-Forwarded-For taken as the client's address. "
+                                             "Default: none, so no client can pick the address the sign-in throttle counts.")] = "",
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Accept uploads but do not analyse them in this server.")] = False,
     model: ModelOpt = "base",
     language: LanguageOpt = Language.auto,
@@ -94,7 +97,7 @@ def serve(
     err.print(f"callcoach web app on http://{host}:{port}/ (store {db}, uploads in {config.data_dir})", highlight=False)
     try:
         uvicorn.run(create_app(config), host=host, port=port, log_level="info" if verbose else "warning",
-                    access_log=verbose)
+                    access_log=verbose, proxy_headers=bool(trust_proxy), forwarded_allow_ips=trust_proxy or None)
     except OSError as error:
         fail(f"cannot listen on {host}:{port}: {error.strerror or error}")
 
