@@ -85,18 +85,24 @@ def _fits(page) -> bool:
     return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
+def _page_collecting_errors(context):
+    """A new page and the list its script errors and console errors go to (console errors include
+    Content-Security-Policy violations: a blocked script or style of our own)."""
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    return page, errors
+
+
 def test_rep_uploads_coach_reviews_export_has_it(chromium, tmp_path, shots):
     db, data = tmp_path / "calls.db", tmp_path / "web"
     callcoach("users", "add", "alice", "--role", "rep", "--db", str(db), "--password-stdin", stdin=PASSWORDS["alice"] + "\n")
     callcoach("users", "add", "carol", "--role", "coach", "--db", str(db), "--password-stdin", stdin=PASSWORDS["carol"] + "\n")
     server = Server(db, data, tmp_path / "server.log").start()
     context = chromium.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    # Console errors include Content-Security-Policy violations (a blocked script or style of our own).
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page, errors = _page_collecting_errors(context)
     try:
         # ---- rep
         page.goto(server.url + "/calls")
@@ -256,11 +262,7 @@ def test_coach_finds_a_customer_and_a_word_and_plays_from_the_hit(chromium, tmp_
     server = Server(db, tmp_path / "web", tmp_path / "server.log", "--no-worker").start()
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
                                    extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page, errors = _page_collecting_errors(context)
     try:
         sign_in(page, server.url, "carol")
         page.wait_for_url("**/dashboard")
