@@ -86,7 +86,8 @@ BEIKE_SETS = {"tune": ROOT / "models" / "training" / "beike" / "tune.jsonl",  # 
               "heldout3": ROOT / "tests" / "data" / "beike" / "heldout3.jsonl",  # third draw: evaluation only
               "tune4": ROOT / "models" / "training" / "beike" / "tune4.jsonl",  # fourth draw: tunes rules
               "heldout4": ROOT / "tests" / "data" / "beike" / "heldout4.jsonl",  # fourth draw: evaluation only
-              "heldout5": ROOT / "tests" / "data" / "beike" / "heldout5.jsonl"}  # fifth draw (tune5 not labeled): evaluation only
+              "tune5": ROOT / "models" / "training" / "beike" / "tune5.jsonl",  # fifth draw: tunes rules
+              "heldout5": ROOT / "tests" / "data" / "beike" / "heldout5.jsonl"}  # fifth draw: evaluation only
 
 
 def _beike_set(name: str):

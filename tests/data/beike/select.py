@@ -10,7 +10,8 @@ split the same way (tune3.jsonl / heldout3.jsonl).
 Draw 4 (seed 2029, after the third held-out part had been scored once): 600 more; its held-out part
 (heldout4.jsonl) was labeled first, its tuning part (tune4.jsonl) on 2026-12-03.
 Draw 5 (seed 2030, made 2026-12-03 after every earlier held-out part had been scored): 600 more; its
-held-out part (heldout5.jsonl) is labeled blind, for the end of that session; tune5 is not labeled yet.
+held-out part (heldout5.jsonl) is labeled blind, for the end of that session; its tuning part (tune5.jsonl)
+the same day.
 """
 import json
 import random
