@@ -119,7 +119,7 @@ def test_real_agent_chat_tuning_part_floor(realdata):
 
     analyzer = Analyzer()
     # (pushed, downgraded) F1 floors, a little under what each part scores
-    floors = {"tune": (0.9, 0.88), "tune2": (0.9, 0.88), "tune3": (0.9, 0.9), "tune4": (0.9, 0.9)}
+    floors = {"tune": (0.9, 0.88), "tune2": (0.9, 0.88), "tune3": (0.9, 0.9), "tune4": (0.9, 0.9), "tune5": (0.93, 0.82)}
     for name, (pushed, downgraded) in floors.items():
         result = evaluate.run(_beike_set(name), None, analyzer.analyze_transcript)
         assert result.binary["meeting.pushed"]["f1"] >= pushed, name

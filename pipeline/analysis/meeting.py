@@ -354,8 +354,9 @@ def analyze(call: Call) -> Meeting:
             if meeting_alive and (address or labels & {"CONTACT", "WECHAT"} and not labels & {"PHONE_LATER", "VIDEO", "MATERIALS", "LISTINGS", "SCHEDULE_VIA"}):
                 logistics_only = True
                 continue  # the number or WeChat to fix the time of the viewing proposed is logistics
-            if proposals and "LISTINGS" in labels and not labels & {"MATERIALS"}:
-                found = [c for c in found if c != "materials"]  # other listings beside a real invitation
+            asked_for_others = "ASK_OTHERS" in _last_customer_labels(call, turn.index)
+            if (proposals or asked_for_others) and "LISTINGS" in labels and not labels & {"MATERIALS"}:
+                found = [c for c in found if c != "materials"]  # other listings beside a real invitation, or asked for
             if not found:
                 continue
             if call.rep_side(turn):
@@ -363,6 +364,9 @@ def analyze(call: Call) -> Meeting:
                 downgrade_cues.update(labels & set(CHANNEL_CUES))
                 evidence.append(_evidence(call, turn.index, clause, "downgrade", channels=found))
             elif turn.speaker == "customer" and _rep_goes_along(call, turn.index):
+                found = [c for c in found if c != "materials" or not labels & {"LISTINGS"} or labels & {"MATERIALS"}]
+                if not found:  # a customer naming other listings offers no weaker channel
+                    continue
                 channels.update(found)
                 downgrade_cues.add("went_along")
                 evidence.append(_evidence(call, turn.index, clause, "downgrade_accepted", channels=found))
