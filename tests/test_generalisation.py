@@ -65,6 +65,35 @@ def test_listings_and_contact_requests_are_downgrades_but_logistics_after_a_prop
     assert via_wechat.meeting.downgraded  # the time left to WeChat routes the push through it
 
 
+@pytest.mark.parametrize("turns, pushed, concrete", [
+    (("C:这两套什么时间能看呢？", "R:周六上午10点"), True, True),  # a bare time answering when to view
+    (("C:这个月能交房吗", "R:要看看不嘛"), True, False),  # an A-not-A viewing question
+    (("C:能看吗", "R:可以的", "R:您下午能过来吗？"), True, True),
+    (("C:明天上午也顺便看看隔壁那套吧", "R:好的没问题我一起约了"), True, False),  # booking what was asked
+    (("C:价格能谈吗", "R:好的，约好时间联系您"), True, False),  # arranged, the time to follow by phone
+    (("C:这个朝向怎么样", "R:请问您是在看这套房子吗"), False, False),  # browsing, not an offer
+    (("C:什么时候能交房", "R:您看吗", "R:线上可以"), False, False),  # the offer is of an online tour
+    (("C:几点到？", "R:九点半到，带两个安装师傅"), False, False),  # a time, but no talk of meeting
+])
+def test_real_agent_chat_pushes_of_more_kinds(analyze, turns, pushed, concrete):
+    meeting = analyze("zh", *turns).meeting
+    assert (meeting.pushed, meeting.concrete) == (pushed, concrete)
+
+
+@pytest.mark.parametrize("turns, channels", [
+    (("C:物业费多少", "R:两块五", "R:金色家园考虑吗？"), ["materials"]),  # another listing offered by name
+    (("C:有电梯吗", "R:没有", "R:你可以考虑买旁边小区的小户型"), ["materials"]),
+    (("C:有车位吗", "R:有的", "R:方便留一下电话吗？我核实清楚联系您"), ["phone"]),
+    (("C:能看吗", "R:可以，您什么时候有时间看房？", "R:提前一天通知我就好"), ["passive"]),
+    (("C:还有带电梯的小区嘛？", "R:隔壁金色家园有一套三房"), []),  # the listing the customer asked for
+    (("C:采光好吗", "R:你等下 我去vr看下"), []),  # the agent checking it himself
+    (("C:要预约吗", "R:看房需要提前联系"), []),  # a fact about viewing
+    (("C:中学呢？", "R:这几套都是朝南的"), []),  # speaking of listings already shown
+])
+def test_real_agent_chat_downgrades_of_more_kinds(analyze, turns, channels):
+    assert analyze("zh", *turns).meeting.downgrade_channels == channels
+
+
 def test_a_concrete_call_back_to_a_distracted_customer_is_the_second_best_move(analyze):
     report = analyze("zh", "R:王总您好，我是华工机械的小李，想跟您介绍一下我们的新款折弯机。", "C:我在开车呢，不方便。",
                      "R:好的您先开车，那我今天下午四点再给您打电话，行吗？", "C:行，四点吧。")

@@ -190,7 +190,7 @@ def _find_proposals(call: Call, evidence: list[Evidence], use_classifier: bool =
             labels = cue_labels(clause)
             read = clause_meeting_kind(labels, context | turn_labels)
             if read is None and customer_asked_when and _only_a_time(clause, labels):
-                read = "viewing" if context & {"VIEW_TOPIC", "VIEW_FACT"} else "unspecified", "arranging"
+                read = ("viewing" if context & {"VIEW_TOPIC", "VIEW_FACT"} else "unspecified"), "arranging"
             if read is None:
                 continue
             kind, basis = read
@@ -341,6 +341,7 @@ def analyze(call: Call) -> Meeting:
         # Sending the address of a meeting already agreed is logistics, not a downgrade; leaving its time to
         # WeChat is not ("那我微信上跟您约个时间").
         after_acceptance = accepted_at is not None and turn.index > accepted_at
+        asked_for_others = "ASK_OTHERS" in _last_customer_labels(call, turn.index)  # "还有带电梯的嘛？"
         for clause in clauses(doc):
             labels = cue_labels(clause)
             if "PAST" in labels or (after_acceptance and "SCHEDULE_VIA" not in labels):
@@ -354,7 +355,6 @@ def analyze(call: Call) -> Meeting:
             if meeting_alive and (address or labels & {"CONTACT", "WECHAT"} and not labels & {"PHONE_LATER", "VIDEO", "MATERIALS", "LISTINGS", "SCHEDULE_VIA"}):
                 logistics_only = True
                 continue  # the number or WeChat to fix the time of the viewing proposed is logistics
-            asked_for_others = "ASK_OTHERS" in _last_customer_labels(call, turn.index)
             if (proposals or asked_for_others) and "LISTINGS" in labels and not labels & {"MATERIALS"}:
                 found = [c for c in found if c != "materials"]  # other listings beside a real invitation, or asked for
             if not found:
@@ -364,8 +364,9 @@ def analyze(call: Call) -> Meeting:
                 downgrade_cues.update(labels & set(CHANNEL_CUES))
                 evidence.append(_evidence(call, turn.index, clause, "downgrade", channels=found))
             elif turn.speaker == "customer" and _rep_goes_along(call, turn.index):
-                found = [c for c in found if c != "materials" or not labels & {"LISTINGS"} or labels & {"MATERIALS"}]
-                if not found:  # a customer naming other listings offers no weaker channel
+                if "LISTINGS" in labels and "MATERIALS" not in labels:  # a customer naming listings offers nothing
+                    found = [c for c in found if c != "materials"]
+                if not found:
                     continue
                 channels.update(found)
                 downgrade_cues.add("went_along")
