@@ -33,9 +33,9 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -q -rs
 
-# Everything but real Whisper and model refits (a few minutes on 2 cores): the loop while developing.
+# Everything but real Whisper and model refits, on every core (pytest-xdist): the loop while developing.
 test-fast: setup
-	$(BIN)/python -m pytest -q -rs -m "not whisper and not refit"
+	$(BIN)/python -m pytest -q -rs -m "not whisper and not refit" -n auto
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check pipeline tests benchmarks
