@@ -35,7 +35,7 @@ test: setup
 
 # Everything but real Whisper and model refits, on every core (pytest-xdist): the loop while developing.
 test-fast: setup
-	$(BIN)/python -m pytest -q -rs -m "not whisper and not refit" -n auto
+	$(BIN)/python -m pytest -q -rs -m "not whisper and not refit and not corpus" -n auto
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check pipeline tests benchmarks
@@ -47,6 +47,7 @@ eval: setup
 	$(BIN)/callcoach eval samples --mono
 	$(BIN)/callcoach eval samples/scripts --labels samples/labels.json
 	$(BIN)/callcoach eval tests/data/dev
+	$(BIN)/python -m pytest -q -m corpus
 
 bench: setup
 	$(BIN)/python benchmarks/bench_analyze.py

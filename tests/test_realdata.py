@@ -112,6 +112,7 @@ def test_beike_labels_are_the_random_draw_split_before_anyone_read_them(realdata
         assert all(call.transcript["turns"][0]["speaker"] == "customer" for call in calls)
 
 
+@pytest.mark.corpus
 def test_real_agent_chat_tuning_part_floor(realdata):
     """The tuning part of the labeled beike chats (the held-out part is scored by `callcoach eval` only at the
     end of a session, never in a test that is run while tuning)."""

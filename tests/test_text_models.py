@@ -15,6 +15,7 @@ def fresh_models(tmp_path, monkeypatch):
     classifiers.load.cache_clear()
 
 
+@pytest.mark.refit  # trains a classifier from its data
 def test_reply_classifier_trains_deterministically_and_reads_clear_replies(fresh_models):
     path = training.train(classifiers.ANSWERS, "en")
     assert path.parent == fresh_models and (path / "meta.json").is_file()
@@ -25,6 +26,7 @@ def test_reply_classifier_trains_deterministically_and_reads_clear_replies(fresh
     assert classifiers.load("answers", "en")("let me check my calendar and get back to you").cats == first
 
 
+@pytest.mark.refit  # trains a classifier from its data
 def test_proposal_classifier_separates_a_push_from_a_past_meeting(fresh_models):
     training.train(classifiers.PROPOSALS, "zh")
     label, p = classifiers.classify(classifiers.PROPOSALS, "王总，周四下午两点我去您厂里当面给您演示一下？", "zh")
