@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 
 from pipeline.store import Store
+from pipeline.web.throttle import FAILURES_PER_ADDRESS_AND_NAME
 from tests.web_helpers import Server, add_users
 
-ATTEMPTS_PER_ADDRESS_AND_NAME = 10  # pipeline/web/throttle.py: failures per (address, name) in ten minutes
+ATTEMPTS = FAILURES_PER_ADDRESS_AND_NAME + 2
 
 
 def _wrong_sign_ins(server: Server, count: int) -> list[int]:
@@ -25,26 +27,19 @@ def _wrong_sign_ins(server: Server, count: int) -> list[int]:
     return statuses
 
 
-def test_a_forged_forwarded_for_does_not_escape_the_sign_in_throttle(tmp_path):
+@pytest.mark.parametrize("serve_options, expected", [
+    # a forged header does not escape the throttle: one client however many addresses it claims
+    ((), [401] * FAILURES_PER_ADDRESS_AND_NAME + [429, 429]),
+    # behind a trusted proxy each forwarded client is throttled apart: twelve clients, one failure each
+    (("--trust-proxy", "127.0.0.1"), [401] * ATTEMPTS),
+], ids=["no-proxy-trusted", "behind-a-trusted-proxy"])
+def test_forwarded_for_is_read_only_from_a_trusted_proxy(tmp_path, serve_options, expected):
     db = tmp_path / "calls.db"
     with Store(db) as store:
         add_users(store)
-    server = Server(db, tmp_path / "web", tmp_path / "server.log", "--no-worker").start()
+    server = Server(db, tmp_path / "web", tmp_path / "server.log", "--no-worker", *serve_options).start()
     try:
-        statuses = _wrong_sign_ins(server, ATTEMPTS_PER_ADDRESS_AND_NAME + 2)
+        statuses = _wrong_sign_ins(server, ATTEMPTS)
     finally:
         server.stop()
-    assert statuses[:ATTEMPTS_PER_ADDRESS_AND_NAME] == [401] * ATTEMPTS_PER_ADDRESS_AND_NAME
-    assert statuses[ATTEMPTS_PER_ADDRESS_AND_NAME:] == [429, 429]  # one client however many addresses it claims
-
-
-def test_behind_a_trusted_proxy_each_forwarded_client_is_throttled_apart(tmp_path):
-    db = tmp_path / "calls.db"
-    with Store(db) as store:
-        add_users(store)
-    server = Server(db, tmp_path / "web", tmp_path / "server.log", "--no-worker", "--trust-proxy", "127.0.0.1").start()
-    try:
-        statuses = _wrong_sign_ins(server, ATTEMPTS_PER_ADDRESS_AND_NAME + 2)
-    finally:
-        server.stop()
-    assert statuses == [401] * (ATTEMPTS_PER_ADDRESS_AND_NAME + 2)  # twelve clients, one failure each
+    assert statuses == expected
