@@ -175,7 +175,8 @@ def _find_proposals(call: Call, evidence: list[Evidence], use_classifier: bool =
         talked_out = "SELF_CANCEL" in turn_labels
         proposed_here = blocked_here = False
         context = set().union(*(cue_labels(d) for d in call.docs[max(0, turn.index - CONTEXT_TURNS) : turn.index]))
-        context |= _last_customer_labels(call, turn.index)
+        customer_labels = _last_customer_labels(call, turn.index)
+        context |= customer_labels
         # "我可以VR" / "带您看一下", "您现在有空吗？" / "可以线上看房哦": one sentence over two messages
         before = call.transcript.turns[turn.index - 1] if turn.index else None
         previous_rep_labels = cue_labels(call.docs[before.index]) if before is not None and before.speaker == turn.speaker else set()
@@ -184,7 +185,7 @@ def _find_proposals(call: Call, evidence: list[Evidence], use_classifier: bool =
         if after is not None and "先" in after.text:  # "那我先带你线上看一下": online first, the visit still stands
             next_rep_labels = set()
         # "什么时间能看呢？" answered with a bare time, unless the talk is of a service visit or a video call
-        customer_asked_when = ("ASK_TIME" in _last_customer_labels(call, turn.index) and bool(context & MEETING_TALK)
+        customer_asked_when = ("ASK_TIME" in customer_labels and bool(context & MEETING_TALK)
                                and not context & {"SERVICE", "VIDEO"})
         for clause in clauses(doc):
             labels = cue_labels(clause)
