@@ -27,7 +27,8 @@ KEYWORDS = {
     "en": re.compile(r"\b(meet|meeting up|visit|come by|stop by|drop by|swing by|in person|come (in|over|down)|viewing)\b", re.I),
 }
 SETS = {
-    "beike heldout5 (blind)": ROOT / "tests" / "data" / "beike" / "heldout5.jsonl",
+    "beike heldout6 (blind)": ROOT / "tests" / "data" / "beike" / "heldout6.jsonl",
+    "beike heldout5": ROOT / "tests" / "data" / "beike" / "heldout5.jsonl",
     "beike heldout4": ROOT / "tests" / "data" / "beike" / "heldout4.jsonl",
     "beike heldout3": ROOT / "tests" / "data" / "beike" / "heldout3.jsonl",
     "beike heldout2": ROOT / "tests" / "data" / "beike" / "heldout2.jsonl",

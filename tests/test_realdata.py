@@ -87,7 +87,8 @@ BEIKE_SETS = {"tune": ROOT / "models" / "training" / "beike" / "tune.jsonl",  # 
               "tune4": ROOT / "models" / "training" / "beike" / "tune4.jsonl",  # fourth draw: tunes rules
               "heldout4": ROOT / "tests" / "data" / "beike" / "heldout4.jsonl",  # fourth draw: evaluation only
               "tune5": ROOT / "models" / "training" / "beike" / "tune5.jsonl",  # fifth draw: tunes rules
-              "heldout5": ROOT / "tests" / "data" / "beike" / "heldout5.jsonl"}  # fifth draw: evaluation only
+              "heldout5": ROOT / "tests" / "data" / "beike" / "heldout5.jsonl",  # fifth draw: evaluation only
+              "heldout6": ROOT / "tests" / "data" / "beike" / "heldout6.jsonl"}  # sixth draw (its tuning part unlabeled)
 
 
 def _beike_set(name: str):
@@ -97,7 +98,7 @@ def _beike_set(name: str):
 
 
 def test_beike_labels_are_the_random_draw_split_before_anyone_read_them(realdata):
-    """Five draws of 600 sessions (seeds 2026–2030; each from the sessions the earlier ones left); in each the
+    """Six draws of 600 sessions (seeds 2026–2031; each from the sessions the earlier ones left); in each the
     first 300 drawn tune, the other 300 are held out."""
     import importlib.util
 

@@ -12,6 +12,9 @@ Draw 4 (seed 2029, after the third held-out part had been scored once): 600 more
 Draw 5 (seed 2030, made 2026-12-03 after every earlier held-out part had been scored): 600 more; its
 held-out part (heldout5.jsonl) is labeled blind, for the end of that session; its tuning part (tune5.jsonl)
 the same day.
+Draw 6 (seed 2031, made 2026-12-04 after every earlier held-out part had been scored): 600 more; its
+held-out part (heldout6.jsonl) is labeled blind, by helpers who see only docs/labels.md, for the end of that
+session.
 """
 import json
 import random
@@ -21,7 +24,7 @@ N_SESSIONS = 6000
 N_LABELED = 600
 N_TUNE = 300
 DRAWS = {1: ("tune", "heldout", 2026), 2: ("tune2", "heldout2", 2027), 3: ("tune3", "heldout3", 2028), 4: ("tune4", "heldout4", 2029),
-         5: ("tune5", "heldout5", 2030)}
+         5: ("tune5", "heldout5", 2030), 6: ("tune6", "heldout6", 2031)}
 
 
 def selection(draw: int = 1) -> list[tuple[int, str]]:
