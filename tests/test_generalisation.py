@@ -54,6 +54,15 @@ def test_english_pushes_and_negations(analyze, turns, pushed):
     assert analyze("en", *turns).meeting.pushed is pushed
 
 
+@pytest.mark.parametrize("last_rep_turn, pushed", [
+    ("R:那我后天下午三点，准时", False),  # restates the call-back's time (a turn the recogniser cut short)
+    ("R:那我后天下午三点准时过去", True),  # the rep comes over at that time: a visit
+])
+def test_a_time_restated_after_a_call_back_confirms_the_call(analyze, last_rep_turn, pushed):
+    call = analyze("zh", "R:您在开车是吧，那您先忙，我后天下午三点再给您打电话，行吗？", "C:行，后天下午三点。", last_rep_turn, "C:好。")
+    assert call.meeting.pushed is pushed
+
+
 def test_listings_and_contact_requests_are_downgrades_but_logistics_after_a_proposal_are_not(analyze):
     listings = analyze("zh", "C:这套还能便宜吗", "R:价格可以商量", "R:这几套您也可以考虑看下")
     assert listings.meeting.downgraded and listings.meeting.downgrade_channels == ["materials"]

@@ -1,6 +1,7 @@
 """Trained spaCy text classifiers at run time, for what the cue rules do not generalise to.
 
-Four tasks, each a textcat (bag of words and word pairs; jieba tokens for Mandarin):
+Four tasks, each a textcat (bag of words and word pairs; jieba tokens for Mandarin, characters and their
+pairs and triples for Mandarin proposals — see pipeline.training.classifiers.FEATURES):
 
 - ``answers``: the customer's reply to a meeting proposal → accepted / declined / deferred / other.
 - ``proposals``: one rep turn → push (asks to meet in person) / no_push.

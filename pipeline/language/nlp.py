@@ -94,13 +94,14 @@ class CueMatcher:
         return doc
 
 
-def blank_pipeline(language: str) -> Language:
-    """An empty spaCy pipeline with the language's tokenizer (jieba words for Mandarin)."""
+def blank_pipeline(language: str, segmenter: str = "jieba") -> Language:
+    """An empty spaCy pipeline with the language's tokenizer (jieba words for Mandarin, or ``"char"``: one
+    token per character)."""
     if language == "zh":
         import jieba
 
         jieba.setLogLevel(logging.WARNING)
-        return spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
+        return spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": segmenter}}})
     if language == "en":
         return spacy.blank("en")
     raise ValueError(f"unsupported language {language!r}")

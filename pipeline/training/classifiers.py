@@ -15,6 +15,7 @@ import os
 import random
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import spacy
@@ -54,7 +55,21 @@ PATTERNS_DIR = REPO_ROOT / "pipeline" / "language" / "patterns"
 SEED = 13
 EPOCHS = 12
 # How a classifier is made from its data; bump it when that changes (the trained folders are then stale).
-RECIPE = 2  # 2: every example also seen with recognition noise
+RECIPE = 3  # 2: every example also seen with recognition noise; 3: Mandarin proposals read as characters
+
+
+@dataclass(frozen=True)
+class Features:
+    segmenter: str = "jieba"  # Mandarin tokens (spaCy's zh tokenizer: "jieba" words or "char")
+    ngram_size: int = 2
+    length: int = 65536  # hashed feature slots
+
+
+# The proposal classifier reads Mandarin as characters and their pairs and triples: real agents invite in
+# phrasings no written example has ("过来瞅瞅", "来坐坐"), and character n-grams carry over where jieba's word
+# boundaries do not. On the four beike held-out parts (repeated looks, errors unread) pushed F1 rose by
+# 0.006–0.014 against jieba words and pairs; the tuning parts moved −0.013 to +0.005, dev and unseen unchanged.
+FEATURES = {("proposals", "zh"): Features(segmenter="char", ngram_size=3, length=262144)}
 
 
 # Which examples to learn from, by the industry they were written about (None: untagged); None keeps all.
@@ -163,16 +178,17 @@ def fit(task: Task, language: str, pairs: list[tuple[str, str]]) -> Language:
     if task.name in NOISY_TASKS:
         pairs = with_recognition_noise(pairs, language)
     spacy.util.fix_random_seed(SEED)
-    nlp = blank_pipeline(language)
+    features = FEATURES.get((task.name, language), Features())
+    nlp = blank_pipeline(language, features.segmenter)
     textcat = nlp.add_pipe(
         "textcat",
         config={
             "model": {
                 "@architectures": "spacy.TextCatBOW.v3",
                 "exclusive_classes": True,
-                "ngram_size": 2,
+                "ngram_size": features.ngram_size,
                 "no_output_layer": False,
-                "length": 65536,
+                "length": features.length,
             }
         },
     )
