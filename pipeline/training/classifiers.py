@@ -246,14 +246,13 @@ def is_current(task: Task, language: str) -> bool:
             and record.get("data_sha256") == training_digest(task, language))
 
 
+def trainable() -> list[tuple[Task, str]]:
+    """(task, language) of every classifier the repository has written examples for (a wheel install has none:
+    the cue rules then decide)."""
+    return [(task, language) for task in TASKS.values() for language in LANGUAGES
+            if written_examples_path(task, language).is_file()]
+
+
 def ensure_trained() -> list[Path]:
-    """Train every classifier that is missing or was trained from other data; returns what was trained.
-    Without the repository's training files (a wheel install) nothing can be trained: the cue rules decide."""
-    trained = []
-    for task in TASKS.values():
-        for language in LANGUAGES:
-            if not written_examples_path(task, language).is_file():
-                continue
-            if not is_current(task, language):
-                trained.append(train(task, language))
-    return trained
+    """Train every classifier that is missing or was trained from other data; returns what was trained."""
+    return [train(task, language) for task, language in trainable() if not is_current(task, language)]

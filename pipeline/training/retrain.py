@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.errors import CallcoachError
-from pipeline.language.classifiers import LANGUAGES, TASKS, Task, candidates, model_name, model_path
+from pipeline.language.classifiers import Task, candidates, model_name, model_path
 from pipeline.paths import REPO_ROOT, models_dir
 from pipeline.report.schema import Report
 from pipeline.store.database import Store
@@ -32,10 +32,10 @@ from pipeline.training.classifiers import (
     fit,
     mines_calls,
     save_model,
+    trainable,
     training_digest,
     training_examples,
     training_facts,
-    written_examples_path,
 )
 from pipeline.training.data import feedback_calls, feedback_calls_path
 from pipeline.training.evaluate import EvalResult, LabeledCall, load_labeled, score
@@ -108,8 +108,7 @@ def _merged(accepted: list[dict], new: list[dict]) -> tuple[list[dict], int]:
 
 def retrainable() -> list[tuple[Task, str]]:
     """The classifiers that learn from labeled calls and have their written examples here."""
-    return [(task, language) for task in TASKS.values() for language in LANGUAGES
-            if mines_calls(task) and written_examples_path(task, language).is_file()]
+    return [(task, language) for task, language in trainable() if mines_calls(task)]
 
 
 def _score(sets: dict[str, list[LabeledCall]], analyze: Callable[[Transcript, str], Report]) -> dict[str, Figures]:
