@@ -227,7 +227,7 @@ def _find_proposals(call: Call, evidence: list[Evidence], use_classifier: bool =
         # unless a cue already explained why this turn is not a push (an online tour, a weaker channel).
         # A turn that only restates a time right after a call-back was offered confirms the call ("我明天上午十点
         # 再给您打电话…" → "那我明天上午十点，准时"), unless it says the rep comes over ("…准时过去").
-        confirms_callback = ("PHONE_LATER" in context and turn_labels <= {"TIME", "ACCEPT"}
+        confirms_callback = ("PHONE_LATER" in context and "TIME" in turn_labels and turn_labels <= {"TIME", "ACCEPT"}
                              and not any(word in turn.text for word in IN_PERSON | {"过去"}))
         unexplained = not (proposed_here or blocked_here or talked_out or confirms_callback or turn_labels & OTHER_CHANNEL)
         push_probability = _push_probability(turn.text, call.transcript.language) if use_classifier and unexplained else 0.0
