@@ -85,6 +85,8 @@ MEETING_TALK = {"MEET_VISIT", "MEET_INVITE", "MEET_NEUTRAL", "MEET_GENERIC", "VI
 # A turn that offers an online tour speaks of it throughout ("您方便线上看房吗？我可以带您看下"), unless a clause
 # insists on being there in person.
 IN_PERSON = {"实地", "当面", "现场", "到店", "过来", "面谈", "去看"}
+# A time restated after a call-back is a visit after all when the rep says he comes over ("…准时过去").
+COMES_OVER = IN_PERSON | {"过去"}
 CONTEXT_TURNS = 3  # how many turns back the talk counts as the context of a rep's question
 # Asking "when are you free?" next to these is about a call back or a contact, not a meeting.
 NOT_ABOUT_MEETING = {"PHONE_LATER", "CONTACT", "WECHAT", "EMAIL"}
@@ -228,7 +230,7 @@ def _find_proposals(call: Call, evidence: list[Evidence], use_classifier: bool =
         # A turn that only restates a time right after a call-back was offered confirms the call ("我明天上午十点
         # 再给您打电话…" → "那我明天上午十点，准时"), unless it says the rep comes over ("…准时过去").
         confirms_callback = ("PHONE_LATER" in context and "TIME" in turn_labels and turn_labels <= {"TIME", "ACCEPT"}
-                             and not any(word in turn.text for word in IN_PERSON | {"过去"}))
+                             and not any(word in turn.text for word in COMES_OVER))
         unexplained = not (proposed_here or blocked_here or talked_out or confirms_callback or turn_labels & OTHER_CHANNEL)
         push_probability = _push_probability(turn.text, call.transcript.language) if use_classifier and unexplained else 0.0
         near_miss = near_miss or push_probability >= NEAR_MISS_PROBABILITY

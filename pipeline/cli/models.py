@@ -35,15 +35,10 @@ def _print_models(deep: bool) -> bool:
         colour = "green" if status.state == "ready" else "yellow"
         table.add_row(name, status.languages, f"[{colour}]{status.state}[/{colour}]", str(status.path or "—"), status.detail)
         all_ok &= status.state in ("ready", "not installed", "not prepared")
-    from pipeline.training.classifiers import trainable
-
-    can_train = set(trainable())
     for task in classifiers.TASKS.values():
         for language in classifiers.LANGUAGES:
             path = classifiers.model_path(task, language)
             trained = classifiers.is_trained(task, language)
-            if not trained and (task, language) not in can_train:
-                continue  # no such classifier here (no written examples for it)
             table.add_row(f"{task.name}-{language}", f"{task.name} classifier (spaCy textcat)",
                           "[green]ready[/green]" if trained else "[yellow]not trained[/yellow]", str(path),
                           "trained from models/training" if trained else "run: callcoach models prepare text")
