@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pipeline.audio.decode import Audio, to_pcm
-from pipeline.audio.plan import WINDOW_S, pack, speech_spans
+from pipeline.audio.plan import WINDOW_S, pack, speech_spans, speech_spans_by_channel
 from pipeline.transcript import Word
 
 from .conftest import SAMPLES
@@ -68,3 +68,14 @@ def test_speech_spans_are_the_same_when_computed_in_blocks(monkeypatch):
     covered = lambda spans: sum(end - start for start, end in spans)  # noqa: E731
     assert covered(blocked) == pytest.approx(covered(whole), rel=0.1)
     assert len(blocked) <= len(whole) + 4  # at most one extra cut per block edge
+
+
+def test_channels_scanned_on_two_cores_give_each_channel_its_own_spans():
+    from pipeline.audio.decode import load_audio
+
+    audio = load_audio(next(SAMPLES.glob("zh_concrete_visit_accepted.*")))
+    assert audio.n_channels == 2
+    one_by_one = [speech_spans(audio, channel) for channel in range(audio.n_channels)]
+    assert one_by_one[0] != one_by_one[1]  # rep and customer speak at different times
+    assert speech_spans_by_channel(audio, cores=2) == one_by_one
+    assert speech_spans_by_channel(audio, cores=1) == one_by_one

@@ -5,13 +5,14 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
 from pipeline.audio.decode import Audio
-from pipeline.audio.plan import Plan, pack, speech_spans
+from pipeline.audio.plan import Plan, pack, speech_spans_by_channel
 from pipeline.audio.whisper_batch import WindowDecoder
 from pipeline.audio.whisper_models import DEFAULT_MODEL, resolve
 from pipeline.errors import CallcoachError
@@ -168,7 +169,7 @@ class Transcriber:
         if language is not None and language not in SUPPORTED_LANGUAGES:
             raise CallcoachError(f"language '{language}' is not supported (use zh or en)")
         rate = audio.sample_rate_hz
-        spans = [speech_spans(audio, channel) for channel in range(audio.n_channels)]
+        spans = speech_spans_by_channel(audio, self.settings.cpu_threads or os.cpu_count() or 1)
         plan = pack(spans, rate)
         by_channel: list[list[Word]] = [[] for _ in spans]
         if not plan.windows:

@@ -15,6 +15,7 @@ tried: Whisper then sometimes drops one party's short reply and times the other'
 from __future__ import annotations
 
 import bisect
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -152,3 +153,13 @@ def speech_spans(audio: Audio, channel: int, window_s: float = WINDOW_S) -> list
             else:
                 spans.append((start, end))
     return spans
+
+
+def speech_spans_by_channel(audio: Audio, cores: int) -> list[list[tuple[float, float]]]:
+    """``speech_spans`` of every channel, on up to ``cores`` threads: Silero's session is single-threaded and
+    releases the GIL, so a stereo call's two channels take the time of one on two cores."""
+    channels = range(audio.n_channels)
+    if audio.n_channels == 1 or cores <= 1:
+        return [speech_spans(audio, channel) for channel in channels]
+    with ThreadPoolExecutor(max_workers=min(audio.n_channels, cores)) as pool:
+        return list(pool.map(lambda channel: speech_spans(audio, channel), channels))
