@@ -26,6 +26,7 @@ from pipeline.audio.asr import Transcriber
 from pipeline.audio.asr_cache import AsrResult, TranscriptionCache, settings_key
 from pipeline.audio.decode import Audio, load_audio
 from pipeline.audio.diarize import diarise
+from pipeline.audio.plan import load_vad
 from pipeline.errors import CallcoachError
 from pipeline.fingerprint import analysis_fingerprint
 from pipeline.identity import call_id_of_file, call_id_of_name, sha256_of
@@ -42,10 +43,15 @@ from pipeline.report.schema import (
     Transcription,
     TurnOut,
 )
-from pipeline.transcript import Transcript, Word, build_turns, load_transcript_json
+from pipeline.transcript import Transcript, Turn, Word, build_turns, load_transcript_json
 
 log = logging.getLogger(__name__)
 TRANSCRIPT_SUFFIXES = {".json"}
+# A two-turn call in each language: analysing it once loads every text model, pattern and table a call reads.
+_WARM_UP_TURNS = {
+    "zh": ("您好，周四下午两点我过去拜访您，方便吗？", "好的，可以。"),
+    "en": ("Hi, could I visit you on Thursday at two?", "Sure, that works."),
+}
 
 __all__ = ["Analysis", "AnalyzeOptions", "Analyzer"]
 
@@ -62,6 +68,7 @@ class Analyzer:
     def __init__(self, options: AnalyzeOptions | None = None, asr_cache: TranscriptionCache | None = None):
         self.options = options or AnalyzeOptions()
         self._transcriber: Transcriber | None = None
+        self._warm = {"text": False, "audio": False}
         # Never with --redact: the cache would keep the words as said, before redaction.
         self.asr_cache: TranscriptionCache | None = None if self.options.redact else asr_cache
 
@@ -70,6 +77,20 @@ class Analyzer:
         if self._transcriber is None:
             self._transcriber = Transcriber(self.options.asr)
         return self._transcriber
+
+    def warm_up(self, recordings: bool = True) -> None:
+        """Load what analysing a call needs before the first call: both languages' text models and, for
+        ``recordings``, Whisper and the VAD. A worker calls it at start: its first call then costs what the
+        others do, and a model that cannot load fails the worker (CallcoachError), not a file."""
+        if recordings and not self._warm["audio"]:
+            self.transcriber  # noqa: B018 - loads Whisper
+            load_vad()
+            self._warm["audio"] = True
+        if not self._warm["text"]:
+            for language, (rep, customer) in _WARM_UP_TURNS.items():
+                turns = [Turn(0, "rep", rep, 0.0, 3.0), Turn(1, "customer", customer, 3.5, 5.0)]
+                self.analyze_transcript(Transcript(language, turns, 5.0), source="warm-up")  # type: ignore[arg-type]
+            self._warm["text"] = True
 
     def analyze(self, path: Path) -> Analysis:
         """Analyse one input file: a recording, or a transcript .json."""

@@ -134,3 +134,16 @@ def test_every_distracted_verdict_points_at_a_turn_or_a_sound(analyze):
     lone_yes = analyze("en", "R:The address is 151 Hills Road, it's called Bridge Guesthouse.", "C:Yes,",
                        "R:The phone number is 2232 4794.", "C:Okay, I got it. Thank you.")
     assert not lone_yes.distraction.distracted
+
+
+def test_warm_up_loads_both_languages_text_models_without_whisper():
+    """A worker warms up once at start; for transcripts alone Whisper is not loaded."""
+    from pipeline.language.nlp import load_nlp
+
+    load_nlp.cache_clear()
+    analyzer = Analyzer()
+    analyzer.warm_up(recordings=False)
+    assert analyzer._transcriber is None
+    assert load_nlp.cache_info().currsize == 2  # zh and en
+    analyzer.warm_up(recordings=False)  # a second call loads nothing again
+    assert load_nlp.cache_info().misses == 2

@@ -132,6 +132,13 @@ def pack(spans_by_channel: list[list[tuple[float, float]]], sample_rate_hz: int,
     return Plan(windows, sample_rate_hz)
 
 
+def load_vad() -> None:
+    """Load Silero's model now (faster-whisper keeps it for the process), not inside the first call."""
+    from faster_whisper.vad import get_vad_model
+
+    get_vad_model()
+
+
 def speech_spans(audio: Audio, channel: int, window_s: float = WINDOW_S) -> list[tuple[float, float]]:
     """(start_s, end_s) of the speech in one channel (Silero VAD, as bundled with faster-whisper).
 

@@ -104,7 +104,7 @@ class CallAnalyst:
         self.analyzer.asr_cache = None if self.analyzer.options.redact else one_call
         if task.kind == "audio":
             try:
-                self.analyzer.transcriber  # noqa: B018 - Whisper loads once per actor; failing is the node's fault
+                self.analyzer.warm_up()  # once per actor; failing here is the node's fault, not the file's
             except CallcoachError as error:
                 return ActorReply(None, None, os.getpid(), peak_rss_mib(), fatal=str(error))
         if recording is None:

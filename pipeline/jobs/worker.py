@@ -136,7 +136,7 @@ def _analyse_claimed(worker: _Worker, task: CallTask, result: Callable[..., Call
     model, fingerprint = analysis_of(config.options, task)
     if task.kind == "audio":
         try:
-            worker.analyzer.transcriber  # noqa: B018 - load Whisper now: failing here is not the file's fault
+            worker.analyzer.warm_up()  # load every model now: failing here is not the file's fault
         except CallcoachError as error:
             store.release(task.call_id, owner, str(error))
             return result("fatal", str(error))
