@@ -63,7 +63,7 @@ class Analysis:
 
 
 class Analyzer:
-    """Holds the heavy resources (Whisper loads on the first recording) and analyses inputs with them."""
+    """Holds the heavy resources (Whisper loads on the first recording, or in ``warm_up``) and analyses inputs with them."""
 
     def __init__(self, options: AnalyzeOptions | None = None, asr_cache: TranscriptionCache | None = None):
         self.options = options or AnalyzeOptions()

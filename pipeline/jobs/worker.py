@@ -81,8 +81,8 @@ _init_error: str | None = None  # why init_worker failed in this process, told t
 
 
 def init_worker(config: WorkerConfig) -> None:
-    """Set this process up as a worker: one store connection and ONE Analyzer (Whisper loads on the
-    first recording and is reused for every call this worker analyses)."""
+    """Set this process up as a worker: one store connection and ONE Analyzer (Whisper and the language
+    models load, ``Analyzer.warm_up``, before the first recording and serve every call this worker analyses)."""
     global _worker
     owner = Owner.current()
     cache = AsrCache(Path(config.asr_cache)) if config.asr_cache else None
